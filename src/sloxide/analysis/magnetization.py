@@ -1,0 +1,272 @@
+"""Magnetization against temperature: tangent-method Curie temperature and substrate background.
+
+PHYSICS.md section 5: a Savitzky–Golay first derivative (window 9, order 2)
+locates the steepest descent T*; a line fitted to the raw M over
+|T − T*| ≤ 5 K crosses zero at T_c. T* is the inflection, not T_c (61 vs
+75.6 K for the section 7 model).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+from scipy.signal import savgol_filter
+
+from ..errors import DataError, SloxideError
+from ..units import declare_units, to_magnitude
+from .leastsq import local_polyfit, masked_lstsq
+
+__all__ = ["curie_temperature", "substrate_background"]
+
+FloatArray = NDArray[np.float64]
+
+
+def _ascending(t: FloatArray, m: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Check the temperature axis is strictly monotonic and return both in ascending T."""
+    if np.isinf(t).any() or np.isinf(m).any():
+        raise DataError("temperature or moment contains ±inf; mark missing readings as NaN")
+    if not np.isfinite(t).all():
+        raise DataError("the temperature holds NaN; drop those readings first (ds.dropna(dim))")
+    t, m = np.broadcast_arrays(t, m)
+    step = np.diff(t, axis=-1)
+    rising = np.all(step > 0, axis=-1)
+    falling = np.asarray(np.all(step < 0, axis=-1))
+    if not np.all(rising | falling):
+        raise DataError(
+            "the temperature is not strictly monotonic (repeated or unsorted readings); sort "
+            "and de-duplicate it first, e.g. ds.sortby('temperature')"
+        )
+    flip = falling[..., None]
+    return np.where(flip, t[..., ::-1], t), np.where(flip, m[..., ::-1], m)
+
+
+def _fill_gaps(t: FloatArray, m: FloatArray) -> FloatArray:
+    """Linear interpolation over NaN readings, per curve, for the derivative only."""
+    finite = np.isfinite(m)
+    n = m.shape[-1]
+    idx = np.arange(n)
+    before = np.maximum.accumulate(np.where(finite, idx, 0), axis=-1)
+    after = np.minimum.accumulate(np.where(finite, idx, n - 1)[..., ::-1], axis=-1)[..., ::-1]
+    t0, t1 = np.take_along_axis(t, before, -1), np.take_along_axis(t, after, -1)
+    m0, m1 = np.take_along_axis(m, before, -1), np.take_along_axis(m, after, -1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(t1 > t0, (t - t0) / (t1 - t0), 0.0)
+    filled = np.where(finite, m, m0 + w * (m1 - m0))
+    return np.where(np.isfinite(filled), filled, np.where(np.isfinite(m0), m0, m1))
+
+
+def _curie_kernel(
+    t: FloatArray, m: FloatArray, window: float, savgol_window: int, savgol_order: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    t, m = _ascending(t, m)
+    n_finite = np.isfinite(m).sum(axis=-1)
+    if (n_finite < savgol_window).any():
+        raise DataError(
+            f"the tangent method needs at least {savgol_window} readings (the Savitzky-Golay "
+            f"window); a curve has {int(n_finite.min())}"
+        )
+    step = np.diff(t, axis=-1)
+    delta = np.median(step, axis=-1)
+    if (np.abs(step - delta[..., None]) > 0.1 * delta[..., None]).any():
+        raise DataError(
+            "the temperature steps are not uniform (> 10 % apart), which the Savitzky-Golay "
+            "derivative assumes; interpolate first, e.g. ds.interp(temperature=np.arange(2, 150))"
+        )
+    slope = savgol_filter(_fill_gaps(t, m), savgol_window, savgol_order, deriv=1, axis=-1)
+    slope = slope / delta[..., None]
+    # Where the steepest slope is a plateau (a linear stretch of M), take its centre.
+    steepest = slope.min(axis=-1, keepdims=True)
+    on_plateau = slope <= steepest + 1e-9 * np.abs(steepest)
+    first = np.argmax(on_plateau, axis=-1)
+    last = on_plateau.shape[-1] - 1 - np.argmax(on_plateau[..., ::-1], axis=-1)
+    k = (first + last) // 2
+    t_star = np.take_along_axis(t, k[..., None], axis=-1)[..., 0]
+    fit = local_polyfit(t, m, t_star, window, 1)
+    c0, c1 = fit.coef[..., 0], fit.coef[..., 1]
+    var0, var1, cov01 = fit.cov[..., 0, 0], fit.cov[..., 1, 1], fit.cov[..., 0, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tc = t_star - c0 / c1
+        tc_err = np.sqrt(var0 / c1**2 + c0**2 * var1 / c1**4 - 2 * c0 * cov01 / c1**3)
+    return tc, tc_err, t_star
+
+
+def _temperature_for(
+    moment: xr.DataArray, temperature: xr.DataArray | None, dim: str
+) -> xr.DataArray:
+    if dim not in moment.dims:
+        raise DataError(f"the moment has dims {moment.dims}, not {dim!r}; pass dim=")
+    if temperature is not None:
+        return temperature
+    if dim not in moment.coords:
+        raise DataError(f"no temperature: pass temperature= or give the {dim!r} dim a coordinate")
+    # declare_units converts the temperature argument; the coordinate is converted here.
+    return to_magnitude(moment[dim].reset_coords(drop=True), "K", f"the {dim!r} coordinate")
+
+
+@declare_units(moment="any", temperature="K", window="K")
+def curie_temperature(
+    moment: xr.DataArray,
+    temperature: xr.DataArray | None = None,
+    *,
+    dim: str = "temperature",
+    window: float = 5.0,
+    savgol_window: int = 9,
+    savgol_order: int = 2,
+) -> xr.Dataset:
+    """Curie temperature by the tangent method (PHYSICS.md section 5).
+
+    Parameters
+    ----------
+    moment : xarray.DataArray
+        M(T) along ``dim``, any units (also works on σ_AH(T) or Δρ_AHE(T)).
+        Subtract a substrate background first (:func:`substrate_background`).
+    temperature : xarray.DataArray, optional
+        T along ``dim`` (e.g. the readback of a cooling sweep), any
+        temperature units. Default: the ``dim`` coordinate, which then needs
+        units.
+    dim : str, default "temperature"
+        The sweep dim; cooling and warming sweeps both work.
+    window : float, default 5
+        Half-width in K of the tangent line fit around T*.
+    savgol_window, savgol_order : int, default 9, 2
+        Savitzky–Golay derivative settings.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``Tc`` and ``Tc_stderr`` (tangent zero crossing) and ``T_inflection``
+        (T*, steepest descent), in K.
+
+    Raises
+    ------
+    DataError
+        For a non-monotonic or non-uniform temperature axis, ±inf, or fewer
+        readings than the derivative window.
+
+    Examples
+    --------
+    Piecewise-linear M: 1 below 40 K, 0 from 75 K (PHYSICS.md §8, check 13):
+
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.analysis.magnetization import curie_temperature
+    >>> t = np.arange(2.0, 151.0)
+    >>> m = xr.DataArray(np.clip((75 - t) / 35, 0, 1), dims="temperature",
+    ...                  coords={"temperature": ("temperature", t, {"units": "K"})},
+    ...                  attrs={"units": "emu"})
+    >>> round(float(curie_temperature(m).Tc), 2)
+    75.0
+    """
+    if savgol_window % 2 == 0 or savgol_order >= savgol_window:
+        raise SloxideError("savgol_window must be odd and larger than savgol_order")
+    temperature = _temperature_for(moment, temperature, dim)
+    tc, tc_err, t_star = xr.apply_ufunc(
+        _curie_kernel,
+        temperature.astype(float),
+        moment.astype(float),
+        input_core_dims=[[dim], [dim]],
+        output_core_dims=[[], [], []],
+        kwargs={"window": window, "savgol_window": savgol_window, "savgol_order": savgol_order},
+        dask="parallelized",
+        output_dtypes=[float] * 3,
+    )
+    return xr.Dataset(
+        {
+            "Tc": tc.assign_attrs(units="K", long_name="Curie temperature (tangent method)"),
+            "Tc_stderr": tc_err.assign_attrs(units="K", long_name="standard error of T_c"),
+            "T_inflection": t_star.assign_attrs(
+                units="K", long_name="inflection T* (steepest descent of M)"
+            ),
+        }
+    )
+
+
+def _background_kernel(
+    t: FloatArray, m: FloatArray, fit_min_temperature: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    if np.isinf(m).any():
+        raise DataError("the moment contains ±inf; mark missing readings as NaN")
+    t, m = np.broadcast_arrays(t, m)
+    use = (t >= fit_min_temperature) & np.isfinite(m) & np.isfinite(t)
+    if (use.sum(axis=-1) < 3).any():
+        raise DataError(
+            f"fewer than 3 readings above fit_min_temperature = {fit_min_temperature:g} K for "
+            "the background fit; measure to higher temperature or lower fit_min_temperature"
+        )
+    with np.errstate(divide="ignore"):
+        design = np.stack([np.ones_like(t), 1.0 / t], axis=-1)
+    fit = masked_lstsq(np.where(use[..., None], design, 0.0), m, use)
+    background = fit.coef[..., 0:1] + fit.coef[..., 1:2] / t
+    return background, fit.coef[..., 0], fit.coef[..., 1]
+
+
+@declare_units(moment="any", temperature="K", fit_min_temperature="K")
+def substrate_background(
+    moment: xr.DataArray,
+    temperature: xr.DataArray | None = None,
+    *,
+    dim: str = "temperature",
+    fit_min_temperature: float = 150.0,
+) -> xr.Dataset:
+    """Fit and subtract the substrate background χ_d·H + C·H/T from M(T) at fixed field.
+
+    The superlattice moment vanishes well above T_c (PHYSICS.md §5), so
+    M = a + b/T is fitted for T ≥ ``fit_min_temperature`` and subtracted
+    everywhere; a = χ_d·H (diamagnetic LSAT) and b = C·H (paramagnetic
+    impurities).
+
+    Parameters
+    ----------
+    moment : xarray.DataArray
+        M(T) along ``dim``, any units.
+    temperature : xarray.DataArray, optional
+        T along ``dim``; default the ``dim`` coordinate.
+    dim : str, default "temperature"
+    fit_min_temperature : float, default 150
+        Lower bound in K of the background fit.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``moment`` (background subtracted) and ``background`` on the input's
+        dims, ``background_constant`` (a) and ``background_curie`` (b, in
+        moment units × K), all in the moment's units.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.analysis.magnetization import substrate_background
+    >>> t = np.arange(2.0, 301.0)
+    >>> m = xr.DataArray(np.clip((75 - t) / 35, 0, 1) - 0.01 + 0.5 / t, dims="temperature",
+    ...                  coords={"temperature": ("temperature", t, {"units": "K"})},
+    ...                  attrs={"units": "emu/cm^3"})
+    >>> out = substrate_background(m)
+    >>> round(float(out.background_constant), 6), round(float(out.background_curie), 6)
+    (-0.01, 0.5)
+    """
+    temperature = _temperature_for(moment, temperature, dim)
+    units = moment.attrs["units"]
+    background, constant, curie = xr.apply_ufunc(
+        _background_kernel,
+        temperature.astype(float),
+        moment.astype(float),
+        input_core_dims=[[dim], [dim]],
+        output_core_dims=[[dim], [], []],
+        kwargs={"fit_min_temperature": fit_min_temperature},
+        dask="parallelized",
+        output_dtypes=[float] * 3,
+    )
+    return xr.Dataset(
+        {
+            "moment": (moment - background).assign_attrs(
+                moment.attrs, units=units, long_name="moment, substrate background subtracted"
+            ),
+            "background": background.assign_attrs(units=units, long_name="substrate background"),
+            "background_constant": constant.assign_attrs(
+                units=units, long_name="temperature-independent background χ_d·H"
+            ),
+            "background_curie": curie.assign_attrs(
+                units=f"({units}) * K", long_name="Curie background C·H (divided by T)"
+            ),
+        }
+    )

@@ -1,0 +1,155 @@
+"""Magnetoresistance of binned field loops (PHYSICS.md section 2).
+
+MR = [ρ_xx(H) − ρ_xx(0)]/ρ_xx(0) × 100 % on each symmetrized branch. The
+butterfly peaks (up branch near +H_C, down branch near −H_C) are located by
+the arg-max and refined with a least-squares parabola.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from ..errors import DataError, SloxideError
+from ..units import declare_units
+from .hall import _check_branch_dims, _symmetric_grid, symmetrize
+from .leastsq import local_polyfit
+
+__all__ = ["magnetoresistance"]
+
+FloatArray = NDArray[np.float64]
+
+
+def _mr_kernel(
+    rho_xx: FloatArray, h: FloatArray, peak_max_field: float, peak_window: float
+) -> tuple[FloatArray, ...]:
+    if np.isinf(rho_xx).any():
+        raise DataError("rho_xx contains ±inf; mark missing readings as NaN instead")
+    sym = symmetrize(rho_xx)
+    zero = int(np.argmin(np.abs(h)))
+    at_zero = sym[..., zero]
+    if (~np.isfinite(at_zero) | (at_zero == 0)).any():
+        raise DataError(
+            "rho_xx has no finite, non-zero value at µ0H = 0 on a branch; MR needs the "
+            "zero-field resistivity of both branches"
+        )
+    mr = 100.0 * (sym - at_zero[..., None]) / at_zero[..., None]
+    finite = np.isfinite(mr)
+    reach = np.max(np.where(finite, np.abs(h), 0.0), axis=(-2, -1))
+    search = np.full(reach.shape, peak_max_field) if np.isfinite(peak_max_field) else 0.5 * reach
+    inside = (np.abs(h) <= search[..., None, None]) & finite
+    k = np.argmax(np.where(inside, mr, -np.inf), axis=-1)
+    guess = h[k]
+    # An arg-max on the edge of the search range is a rising background, not a peak.
+    step = h[1] - h[0]
+    interior = np.abs(guess) < search[..., None] - 0.5 * step
+    fit = local_polyfit(h, mr, np.where(interior, guess, np.nan), peak_window, 2)
+    c0, c1, c2 = (fit.coef[..., i] for i in range(3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offset = -c1 / (2 * c2)
+        good = (c2 < 0) & (np.abs(offset) <= peak_window)
+        peak = np.where(good, guess + offset, np.nan)
+        peak_mr = np.where(good, c0 - c1**2 / (4 * c2), np.nan)
+    # MR at the largest |µ0H| both field signs reach, averaged over signs and branches.
+    both = finite & finite[..., ::-1]
+    edge = np.argmax(both, axis=-1)
+    top = np.take_along_axis(mr, edge[..., None], axis=-1)[..., 0]
+    bottom = np.take_along_axis(mr, (h.size - 1 - edge)[..., None], axis=-1)[..., 0]
+    mr_max = 0.25 * (top + bottom).sum(axis=-1)
+    max_field = np.abs(h[edge]).min(axis=-1)
+    return mr, peak, peak_mr, mr_max, max_field
+
+
+@declare_units(rho_xx="any", peak_max_field="T", peak_window="T")
+def magnetoresistance(
+    rho_xx: xr.DataArray,
+    *,
+    field_dim: str = "field",
+    branch_dim: str = "branch",
+    peak_max_field: float | None = None,
+    peak_window: float = 0.1,
+) -> xr.Dataset:
+    """MR in % per symmetrized branch, the butterfly peaks and MR at the largest field.
+
+    Parameters
+    ----------
+    rho_xx : xarray.DataArray
+        ρ_xx (or R_xx: MR is a ratio) on dims (..., ``branch_dim``,
+        ``field_dim``), as :func:`sloxide.analysis.hall.branches` returns it.
+        Any units.
+    field_dim, branch_dim : str, default "field", "branch"
+        Names of the grid and branch dims.
+    peak_max_field : float, optional
+        Search the peaks within |µ0H| ≤ this, in T. Default: half the
+        largest field, where the R0 fit of the AHE assumes saturation.
+    peak_window : float, default 0.1
+        Half-width in T of the parabola fitted around the arg-max.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``mr`` (..., branch, field) in %; ``peak_field`` (..., branch) in T,
+        NaN where a branch has no interior maximum (e.g. above T_c);
+        ``peak_mr`` (..., branch) in %; ``mr_max_field`` in %, averaged over
+        both field signs and branches; ``max_field``, the |µ0H| it refers to,
+        in T.
+
+    Raises
+    ------
+    DataError
+        If ρ_xx is not binned on a symmetric grid, holds ±inf, or has no
+        value at zero field.
+
+    Examples
+    --------
+    A butterfly with peaks at ±0.97 T on a negative linear background:
+
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.analysis.mr import magnetoresistance
+    >>> h = np.round(np.arange(-450, 451) * 0.02, 10)
+    >>> m = np.stack([np.tanh((h - 0.97) / 0.659), np.tanh((h + 0.97) / 0.659)])
+    >>> rho = xr.DataArray(
+    ...     0.6 * (1 + 0.0025 * (1 - m**2) - 6.92e-4 * np.abs(h)), dims=("branch", "field"),
+    ...     coords={"branch": ["up", "down"], "field": ("field", h, {"units": "T"})},
+    ...     attrs={"units": "mohm*cm"}, name="rho_xx",
+    ... )
+    >>> out = magnetoresistance(rho)
+    >>> out.peak_field.values.round(2), round(float(out.mr_max_field), 2)
+    (array([ 0.91, -0.91]), -0.67)
+    """
+    if peak_window <= 0:
+        raise SloxideError(f"peak_window must be positive, got {peak_window!r} T")
+    rho_xx = rho_xx.rename(rho_xx.name or "rho_xx")
+    _check_branch_dims(rho_xx, branch_dim, field_dim)
+    h = _symmetric_grid(rho_xx, field_dim)
+    core = [branch_dim, field_dim]
+    mr, peak, peak_mr, mr_max, max_field = xr.apply_ufunc(
+        _mr_kernel,
+        rho_xx,
+        input_core_dims=[core],
+        output_core_dims=[core, [branch_dim], [branch_dim], [], []],
+        kwargs={
+            "h": h,
+            "peak_max_field": np.nan if peak_max_field is None else peak_max_field,
+            "peak_window": peak_window,
+        },
+        dask="parallelized",
+        output_dtypes=[float] * 5,
+    )
+    out = xr.Dataset(
+        {
+            "mr": mr.assign_attrs(
+                units="percent", long_name="magnetoresistance [ρ_xx(H) − ρ_xx(0)]/ρ_xx(0)"
+            ),
+            "peak_field": peak.assign_attrs(units="T", long_name="butterfly peak field"),
+            "peak_mr": peak_mr.assign_attrs(units="percent", long_name="MR at the butterfly peak"),
+            "mr_max_field": mr_max.assign_attrs(
+                units="percent", long_name="MR at the largest field, averaged over the branches"
+            ),
+            "max_field": max_field.assign_attrs(
+                units="T", long_name="|µ0H| at which mr_max_field is taken"
+            ),
+        }
+    )
+    return out.transpose(..., branch_dim, field_dim)

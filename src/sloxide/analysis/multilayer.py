@@ -1,0 +1,135 @@
+"""Superlattice geometry and the parallel-resistor model (PHYSICS.md sections 0 and 6)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pint
+
+from ..errors import SloxideError, UnitsError
+from ..units import Quantity, conversion_factors, parse_units
+
+__all__ = ["superlattice_thickness", "parallel_resistivity", "CRO_C_AXIS", "LNO_C_AXIS"]
+
+#: Pseudo-cubic c-axis spacings on LSAT (paper, Methods): 3.85 Å CaRuO3, 3.84 Å LaNiO3.
+CRO_C_AXIS = Quantity(3.85, "angstrom")
+LNO_C_AXIS = Quantity(3.84, "angstrom")
+
+
+def superlattice_thickness(
+    n: Any,
+    m: Any,
+    repetitions: int = 10,
+    c_cro: pint.Quantity = CRO_C_AXIS,
+    c_lno: pint.Quantity = LNO_C_AXIS,
+) -> pint.Quantity:
+    """Total thickness of a [(CaRuO3)_n/(LaNiO3)_m]_repetitions superlattice.
+
+    t_SL = repetitions·(n·c_CRO + m·c_LNO) (paper, Methods; PHYSICS.md §0).
+
+    Parameters
+    ----------
+    n, m : int or array of int
+        Unit cells of CaRuO3 and LaNiO3 per period.
+    repetitions : int, default 10
+        Number of periods.
+    c_cro, c_lno : pint.Quantity, default 3.85 Å and 3.84 Å
+        Out-of-plane lattice spacings.
+
+    Returns
+    -------
+    pint.Quantity
+        Thickness in nm.
+
+    Examples
+    --------
+    >>> from sloxide.analysis.multilayer import superlattice_thickness
+    >>> superlattice_thickness(10, 6)
+    <Quantity(61.54, 'nanometer')>
+    >>> float(superlattice_thickness(2, 2).magnitude)
+    15.38
+    """
+    counts = {"n": np.asarray(n), "m": np.asarray(m), "repetitions": np.asarray(repetitions)}
+    for label, value in counts.items():
+        if value.dtype.kind not in "iuf" or np.any(value < 0):
+            raise SloxideError(f"{label} must be a non-negative unit-cell count, got {value!r}")
+    period = counts["n"] * c_cro + counts["m"] * c_lno
+    return np.round((counts["repetitions"] * period).to("nm"), 10)
+
+
+def _as_quantity(values: Any, units: str, label: str) -> np.ndarray:
+    if isinstance(values, pint.Quantity):
+        quantities = [values]
+    elif isinstance(values, Sequence) and not isinstance(values, str):
+        quantities = list(values)
+    else:
+        quantities = [values]
+    out = []
+    for q in quantities:
+        if not isinstance(q, pint.Quantity):
+            raise UnitsError(
+                [f"{label}: {q!r} has no units; pass sloxide.ureg.Quantity(value, {units!r})"]
+            )
+        scale, _ = conversion_factors(parse_units(str(q.units)), units)
+        out.append(np.asarray(q.magnitude, dtype=float) * scale)
+    return (
+        np.concatenate([np.atleast_1d(v) for v in out]) if len(out) > 1 else np.atleast_1d(out[0])
+    )
+
+
+def parallel_resistivity(resistivities: Any, thicknesses: Any) -> pint.Quantity:
+    """Resistivity of layers conducting in parallel.
+
+    1/ρ = Σ(t_i/ρ_i)/Σt_i (PHYSICS.md section 6). An insulating layer (the
+    paper treats 2-uc layers so) has ρ_i = inf: it adds thickness, not
+    conductance.
+
+    Parameters
+    ----------
+    resistivities : pint.Quantity or sequence of Quantity
+        ρ_i of each layer (or each layer kind), any resistivity units.
+    thicknesses : pint.Quantity or sequence of Quantity
+        Total thickness t_i of each, any length units.
+
+    Returns
+    -------
+    pint.Quantity
+        ρ in mΩ·cm.
+
+    Raises
+    ------
+    UnitsError
+        If a value has no units.
+    SloxideError
+        If the lengths differ, or a thickness or resistivity is not positive.
+
+    Examples
+    --------
+    C10/L6 from layer resistivities 1.72 (CRO) and 0.30 (LNO) mΩ·cm
+    (PHYSICS.md section 8, check 2):
+
+    >>> from sloxide import ureg
+    >>> from sloxide.analysis.multilayer import parallel_resistivity
+    >>> rho = parallel_resistivity(
+    ...     ureg.Quantity([1.72, 0.30], "mohm*cm"), ureg.Quantity([38.5, 23.04], "nm")
+    ... )
+    >>> round(float(rho.magnitude), 4)
+    0.6205
+    """
+    rho = _as_quantity(resistivities, "mohm*cm", "resistivities")
+    t = _as_quantity(thicknesses, "nm", "thicknesses")
+    if rho.shape != t.shape:
+        raise SloxideError(
+            f"resistivities ({rho.size}) and thicknesses ({t.size}) must list the same layers"
+        )
+    if np.any(t <= 0) or np.any(rho <= 0) or not np.all(np.isfinite(t)):
+        raise SloxideError(
+            "thicknesses must be positive and finite and resistivities positive "
+            "(use inf for an insulating layer)"
+        )
+    conductance = np.sum(t / rho)
+    if conductance == 0:
+        raise SloxideError("every layer is insulating; the stack has no finite resistivity")
+    return Quantity(float(np.sum(t) / conductance), "mohm*cm")

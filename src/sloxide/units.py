@@ -1,0 +1,494 @@
+"""The single pint registry of sloxide, shared with pint-xarray, and the unit checks.
+
+Every function in :mod:`sloxide.analysis` declares the units it computes in
+with :func:`declare_units`. The decorator converts every input to those units
+at the edge, strips them for the numerics, and puts the caller's unit state
+back on the result: pint-backed data in gives pint-backed data out, ``units``
+attrs in give ``units`` attrs out.
+
+Magnetic CGS units
+------------------
+Instruments write fields in oersted or gauss, moments in emu and magnetization
+in emu/cm³. pint only converts these to SI inside its "Gaussian" context, and
+then with a float error of 7e-11 from the measured µ0. Following PHYSICS.md
+section 0 the field is always µ0H in tesla, so sloxide converts with the exact
+conventional factors: 1 Oe ≙ 1 G = 1e-4 T, 1 emu = 1e-3 A·m², and a field
+strength H in A/m becomes µ0H with µ0 = 4π·1e-7 T·m/A.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import numbers
+import re
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+import pint
+import pint_xarray
+import xarray as xr
+
+from .errors import UnitsError
+
+__all__ = [
+    "ureg",
+    "Quantity",
+    "parse_units",
+    "units_of",
+    "is_quantified",
+    "conversion_factors",
+    "convert",
+    "check_units",
+    "to_magnitude",
+    "scalar_magnitude",
+    "declare_units",
+]
+
+ureg: pint.UnitRegistry = pint.UnitRegistry(force_ndarray_like=True)
+# Units that instrument software and data files write but pint does not know.
+ureg.define("emu = erg / gauss")  # magnetic moment, 1 emu = 1e-3 A m^2
+ureg.define("@alias ohm = Ohm = Ohms")
+pint_xarray.setup_registry(ureg)
+# One registry for the session, as MetPy and cf-xarray do: ``.pint.quantify()``
+# and ``sloxide`` then agree on every unit.
+pint.set_application_registry(ureg)
+Quantity = ureg.Quantity
+
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+_SUPERSCRIPT_RUN = re.compile(r"([⁻]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+
+
+def parse_units(text: str | pint.Unit) -> pint.Unit:
+    """Parse a unit string as instruments and files write it.
+
+    Accepts pint syntax plus the spellings found in the wild: ``µΩ·cm``,
+    ``mOhm cm``, ``emu/cm^3``, ``cm⁻³``, ``Oe``, ``deg``.
+
+    Parameters
+    ----------
+    text : str or pint.Unit
+        The unit, e.g. ``"µΩ·cm"``.
+
+    Returns
+    -------
+    pint.Unit
+        The unit in the sloxide registry.
+
+    Raises
+    ------
+    UnitsError
+        If the string is not a unit.
+
+    Examples
+    --------
+    >>> from sloxide.units import parse_units
+    >>> parse_units("µΩ·cm") == parse_units("uohm * cm")
+    True
+    >>> parse_units("mOhm cm") == parse_units("mohm * cm")
+    True
+    >>> parse_units("emu/cm^3")
+    <Unit('emu / centimeter ** 3')>
+    """
+    if isinstance(text, pint.Unit):
+        return ureg.Unit(str(text))
+    cleaned = (
+        str(text).strip().replace("·", "*").replace("⋅", "*").replace("×", "*").replace("−", "-")
+    )
+    cleaned = _SUPERSCRIPT_RUN.sub(lambda m: "**" + m.group(1).translate(_SUPERSCRIPTS), cleaned)
+    try:
+        return ureg.parse_units(cleaned)
+    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as exc:
+        raise UnitsError([f"{text!r} is not a unit pint can read ({exc})"]) from None
+
+
+def is_quantified(da: xr.DataArray) -> bool:
+    """True when the DataArray wraps a pint Quantity.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import is_quantified
+    >>> da = xr.DataArray([1.0], dims="x", attrs={"units": "K"})
+    >>> is_quantified(da), is_quantified(da.pint.quantify())
+    (False, True)
+    """
+    return isinstance(da.variable._data, pint.Quantity) or isinstance(da.data, pint.Quantity)
+
+
+def units_of(da: xr.DataArray) -> str | None:
+    """The units of a DataArray, from its pint data or its ``units`` attr.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import units_of
+    >>> units_of(xr.DataArray([1.0], attrs={"units": "Oe"}))
+    'Oe'
+    >>> units_of(xr.DataArray([1.0])) is None
+    True
+    """
+    if is_quantified(da):
+        return str(da.data.units)
+    units = da.attrs.get("units")
+    return None if units is None else str(units)
+
+
+# (CGS unit, SI unit, factor): exact conventional factors, see the module docstring.
+_MAGNETIC_RULES: tuple[tuple[str, str, float], ...] = (
+    ("gauss", "tesla", 1e-4),  # B, and µ0H from oersted
+    ("erg / gauss", "ampere * meter ** 2", 1e-3),  # moment
+    ("ampere / meter", "tesla", 4e-7 * math.pi),  # H -> µ0H
+)
+
+
+@functools.lru_cache(maxsize=512)
+def _factors(src: str, dst: str) -> tuple[float, float]:
+    usrc, udst = parse_units(src), parse_units(dst)
+    try:
+        zero = Quantity(0.0, usrc).to(udst).magnitude
+        one = Quantity(1.0, usrc).to(udst).magnitude
+        return float(one - zero), float(zero)
+    except pint.errors.DimensionalityError:
+        pass
+    for cgs, si, factor in _MAGNETIC_RULES:
+        ucgs, usi = ureg.Unit(cgs), ureg.Unit(si)
+        if (
+            usrc.dimensionality == ucgs.dimensionality
+            and udst.dimensionality == usi.dimensionality
+        ):
+            scale = Quantity(1.0, usrc).to(ucgs).magnitude * factor * Quantity(1.0, usi).to(udst)
+            return float(scale.magnitude), 0.0
+        if (
+            usrc.dimensionality == usi.dimensionality
+            and udst.dimensionality == ucgs.dimensionality
+        ):
+            scale = Quantity(1.0, usrc).to(usi).magnitude / factor * Quantity(1.0, ucgs).to(udst)
+            return float(scale.magnitude), 0.0
+    raise pint.errors.DimensionalityError(usrc, udst)
+
+
+def conversion_factors(src: str | pint.Unit, dst: str | pint.Unit) -> tuple[float, float]:
+    """Scale and offset that take values in ``src`` to ``dst``: ``y = scale * x + offset``.
+
+    Applying the factors by arithmetic keeps dask arrays lazy.
+
+    Parameters
+    ----------
+    src, dst : str or pint.Unit
+        Units to convert from and to.
+
+    Returns
+    -------
+    scale, offset : float
+
+    Raises
+    ------
+    pint.errors.DimensionalityError
+        If the units are incompatible.
+
+    Examples
+    --------
+    >>> from sloxide.units import conversion_factors
+    >>> conversion_factors("Oe", "T")
+    (0.0001, 0.0)
+    >>> conversion_factors("degC", "K")
+    (1.0, 273.15)
+    """
+    return _factors(str(src), str(dst))
+
+
+def convert(value: Any, src: str | pint.Unit, dst: str | pint.Unit) -> Any:
+    """Convert plain numbers (or arrays) from ``src`` to ``dst`` units.
+
+    Examples
+    --------
+    >>> from sloxide.units import convert
+    >>> convert(5000.0, "Oe", "T")
+    0.5
+    >>> round(convert(1.0, "emu", "A*m^2"), 12)
+    0.001
+    """
+    scale, offset = conversion_factors(src, dst)
+    if offset == 0.0:
+        return value * scale if scale != 1.0 else value
+    return value * scale + offset
+
+
+def _fix_hint(name: str, expected: str) -> str:
+    return (
+        f"set ds[{name!r}].attrs['units'] to the units the data were recorded in "
+        f"(e.g. {expected!r}), or quantify it with pint-xarray"
+    )
+
+
+def _problem_for(name: str, units: str | None, expected: str) -> str | None:
+    if units is None:
+        return f"{name}: has no units; {_fix_hint(name, expected)}"
+    try:
+        parsed = parse_units(units)
+    except UnitsError:
+        return f"{name}: units {units!r} are not readable; {_fix_hint(name, expected)}"
+    if expected == "any":
+        return None
+    try:
+        conversion_factors(parsed, expected)
+    except pint.errors.DimensionalityError:
+        want = parse_units(expected).dimensionality
+        return (
+            f"{name}: units {units!r} are not compatible with {expected!r} ({want}); "
+            f"pass the right variable or correct its units attr"
+        )
+    return None
+
+
+def check_units(expected: dict[str, tuple[xr.DataArray | None, str]]) -> None:
+    """Check several DataArrays at once; raise one :class:`UnitsError` listing every offender.
+
+    Parameters
+    ----------
+    expected : dict
+        Maps a variable name to ``(data_array, units)``; ``None`` entries are
+        skipped and ``"any"`` only requires some units.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import check_units
+    >>> field = xr.DataArray([1.0], attrs={"units": "K"})
+    >>> rho = xr.DataArray([1.0])
+    >>> try:
+    ...     check_units({"field": (field, "T"), "rho_xy": (rho, "uohm*cm")})
+    ... except ValueError as err:
+    ...     print(err)
+    wrong or missing units:
+      - field: units 'K' are not compatible with 'T' (...); pass the right variable or correct its units attr
+      - rho_xy: has no units; set ds['rho_xy'].attrs['units'] to the units the data were recorded in (e.g. 'uohm*cm'), or quantify it with pint-xarray
+    """
+    problems = [
+        problem
+        for name, (da, units) in expected.items()
+        if da is not None and (problem := _problem_for(name, units_of(da), units))
+    ]
+    if problems:
+        raise UnitsError(problems)
+
+
+def to_magnitude(da: xr.DataArray, units: str, name: str | None = None) -> xr.DataArray:
+    """Return ``da`` as plain numbers in ``units``, with ``attrs['units'] = units``.
+
+    Works lazily on dask and on both unit states (pint-backed or attrs).
+
+    Parameters
+    ----------
+    da : xarray.DataArray
+        Data with units.
+    units : str
+        Target units; ``"any"`` keeps the data's own units.
+    name : str, optional
+        Name used in the error message (default: ``da.name``).
+
+    Raises
+    ------
+    UnitsError
+        If ``da`` has no units or incompatible ones.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import to_magnitude
+    >>> field = xr.DataArray([-5000.0, 0.0, 5000.0], dims="time", attrs={"units": "Oe"})
+    >>> to_magnitude(field, "T").values
+    array([-0.5,  0. ,  0.5])
+    """
+    label = name or str(da.name)
+    current = units_of(da)
+    problem = _problem_for(label, current, units)
+    if problem:
+        raise UnitsError([problem])
+    assert current is not None
+    target = current if units == "any" else units
+    plain = da.pint.dequantify() if is_quantified(da) else da
+    plain = plain.copy(data=convert(plain.data, current, target))
+    plain.attrs = {**{k: v for k, v in da.attrs.items() if k != "units"}, "units": target}
+    return plain
+
+
+def scalar_magnitude(value: Any, units: str, name: str) -> float:
+    """Convert a scalar parameter to a float in ``units``.
+
+    A bare number is taken to be in ``units`` already (the documented unit of
+    the parameter); a pint Quantity or a string such as ``"200 Oe"`` is
+    converted.
+
+    Examples
+    --------
+    >>> from sloxide.units import scalar_magnitude, Quantity
+    >>> scalar_magnitude(0.5, "T", "step")
+    0.5
+    >>> scalar_magnitude("200 Oe", "T", "step")
+    0.02
+    >>> scalar_magnitude(Quantity(20, "mT"), "T", "step")
+    0.02
+    """
+    problems = _scalar_problems(value, units, name)
+    if problems:
+        raise UnitsError(problems)
+    return _scalar(value, units)
+
+
+def _scalar(value: Any, units: str) -> float:
+    if isinstance(value, str):
+        value = ureg.Quantity(value.replace("·", "*"))
+    if isinstance(value, pint.Quantity):
+        return float(convert(value.magnitude, str(value.units), units))
+    return float(value)
+
+
+def _scalar_problems(value: Any, units: str, name: str) -> list[str]:
+    if isinstance(value, bool):
+        return [f"{name}: expected a number in {units!r}, got {value!r}"]
+    if isinstance(value, numbers.Real):
+        return []
+    if isinstance(value, str):
+        try:
+            value = ureg.Quantity(value.replace("·", "*"))
+        except Exception:
+            return [f"{name}: {value!r} is not a quantity; write e.g. '0.02 T' or pass a number"]
+    if isinstance(value, pint.Quantity):
+        problem = _problem_for(name, str(value.units), units)
+        return [problem] if problem else []
+    return [
+        f"{name}: expected a number in {units!r} or a pint Quantity, got {type(value).__name__}"
+    ]
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def declare_units(**declared: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare the units a function computes in, once, for every argument.
+
+    On each call the wrapper:
+
+    1. checks **every** declared argument and raises one :class:`UnitsError`
+       listing all the offenders and how to fix each;
+    2. converts DataArrays to plain numbers in the declared units, and scalar
+       Quantities (or strings like ``"200 Oe"``) to floats; bare numbers are
+       taken to be in the declared units already, and tuples are converted
+       element by element;
+    3. calls the function;
+    4. if any DataArray argument was pint-backed, quantifies every numeric
+       data variable of the returned Dataset from its ``units`` attr.
+
+    Declare ``"any"`` for an argument that only needs *some* units.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import declare_units
+    >>> @declare_units(field="T")
+    ... def double(field):
+    ...     return xr.Dataset({"twice": (2 * field).assign_attrs(units="T")})
+    >>> field = xr.DataArray([1000.0], dims="x", attrs={"units": "Oe"})
+    >>> double(field)["twice"].values
+    array([0.2])
+    >>> double(field.pint.quantify())["twice"].data
+    <Quantity([0.2], 'tesla')>
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        signature = inspect.signature(func)
+        unknown = set(declared) - set(signature.parameters)
+        if unknown:
+            raise TypeError(f"declare_units names arguments {func.__name__} lacks: {unknown}")
+
+        @functools.wraps(func)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            bound = signature.bind(*args, **kwargs)
+            problems: list[str] = []
+            quantified = False
+            for name, units in declared.items():
+                value = bound.arguments.get(name)
+                if value is None:
+                    continue
+                if isinstance(value, xr.DataArray):
+                    quantified |= is_quantified(value)
+                    problem = _problem_for(name, units_of(value), units)
+                elif isinstance(value, tuple | list):
+                    problem = "; ".join(
+                        p
+                        for i, v in enumerate(value)
+                        for p in _scalar_problems(v, units, f"{name}[{i}]")
+                    )
+                else:
+                    problem = "; ".join(_scalar_problems(value, units, name))
+                if problem:
+                    problems.append(problem)
+            if problems:
+                raise UnitsError(problems)
+            for name, value in bound.arguments.items():
+                if isinstance(value, xr.Dataset) and any(
+                    is_quantified(v) for v in value.data_vars.values()
+                ):
+                    quantified = True
+                    bound.arguments[name] = value.pint.dequantify()
+            for name, units in declared.items():
+                value = bound.arguments.get(name)
+                if value is None:
+                    continue
+                if isinstance(value, xr.DataArray):
+                    bound.arguments[name] = to_magnitude(value, units, name)
+                elif isinstance(value, tuple | list):
+                    bound.arguments[name] = tuple(_scalar(v, units) for v in value)
+                else:
+                    bound.arguments[name] = _scalar(value, units)
+            result = func(*bound.args, **bound.kwargs)
+            if quantified and isinstance(result, xr.Dataset):
+                return quantify_data_vars(result)  # type: ignore[return-value]
+            return result
+
+        return wrapper
+
+    return decorate
+
+
+def quantify_data_vars(ds: xr.Dataset) -> xr.Dataset:
+    """Wrap every numeric data variable that has a ``units`` attr in pint.
+
+    Index coordinates keep their ``units`` attr: a pint index would break
+    ``.sel`` and ``.to_series()`` (STACK.md).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import quantify_data_vars
+    >>> ds = xr.Dataset({"Tc": ((), 75.6, {"units": "K"})})
+    >>> quantify_data_vars(ds)["Tc"].data
+    <Quantity(75.6, 'kelvin')>
+    """
+    out = ds.copy()
+    for name, var in ds.data_vars.items():
+        if "units" in var.attrs and var.dtype.kind in "fciu" and not is_quantified(var):
+            out[name] = var.pint.quantify(unit_registry=ureg)
+    return out
+
+
+def dequantify(obj: xr.Dataset | xr.DataArray) -> Any:
+    """Return ``obj`` with pint data replaced by magnitudes and ``units`` attrs.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import dequantify
+    >>> da = xr.DataArray([1.0], dims="x", attrs={"units": "K"}).pint.quantify()
+    >>> dequantify(da).attrs["units"]
+    'kelvin'
+    """
+    if isinstance(obj, xr.DataArray):
+        return obj.pint.dequantify() if is_quantified(obj) else obj
+    if any(is_quantified(v) for v in obj.data_vars.values()):
+        return obj.pint.dequantify()
+    return obj
