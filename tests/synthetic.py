@@ -42,14 +42,14 @@ def hall_loop(
 ) -> xr.Dataset:
     """A field loop in µΩ·cm / mΩ·cm with the PHYSICS.md §7 observables.
 
-    ρ_xy = R0·µ0H + Δρ·m_b + pickup·ρ_xx + noise_xy (absolute, µΩ·cm);
+    ρ_xy = R0·µ0H + Δρ·m_b + pickup·ρ_xx[µΩ·cm] + noise_xy (absolute, µΩ·cm);
     ρ_xx = ρ0·[1 + a_dom·(1 − m_b²) − a_lin·|µ0H| + a_orb·(µ0H)²]·(1 + noise_xx).
     The virgin segment follows the up branch; it is never used.
     """
     field, direction = loop_fields(field_max, step)
     m = branch_magnetization(field - exchange_bias, direction, coercive, width)
     rho_xx = rho_xx0 * (1 + a_dom * (1 - m**2) - a_lin * np.abs(field) + a_orb * field**2)
-    rho_xy = r0 * field + delta_rho * m + pickup * rho_xx
+    rho_xy = r0 * field + delta_rho * m + pickup * rho_xx * 1e3  # ρ_xx in µΩ·cm
     if rng is not None:
         rho_xx = rho_xx * (1 + noise_xx * rng.standard_normal(field.size))
         rho_xy = rho_xy + noise_xy * rng.standard_normal(field.size)

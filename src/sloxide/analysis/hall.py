@@ -501,10 +501,19 @@ def _ahe_kernel(
 
     # Coercive field and exchange bias from the raw branches: antisymmetrizing
     # would force H_EB = 0. Remove the ordinary Hall line and the even pickup
-    # offset measured in saturation (PHYSICS.md §1, step 6).
-    even = symmetrize(rho_xy)[..., 0, :]
-    offset = np.nanmean(np.where(window, even, np.nan), axis=-1)
-    shifted = rho_xy - r0[..., None, None] * h - offset[..., None, None]
+    # measured in saturation (PHYSICS.md §1, step 6). Pickup from misaligned
+    # leads is p·ρ_xx, so where ρ_xx is known it follows the butterfly MR on
+    # each branch; a constant offset would shift H_EB by ~a_dom·p·ρ_xx/slope.
+    even = np.nanmean(np.where(window, symmetrize(rho_xy)[..., 0, :], np.nan), axis=-1)
+    even_xx = np.nanmean(np.where(window, symmetrize(rho_xx)[..., 0, :], np.nan), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = even / even_xx
+    pickup = np.where(
+        np.isfinite(ratio)[..., None, None] & np.isfinite(rho_xx),
+        ratio[..., None, None] * rho_xx,
+        even[..., None, None],
+    )
+    shifted = rho_xy - r0[..., None, None] * h - pickup
     roots, root_err = zero_crossing(h, shifted, crossing_window)
     h_up, h_dn = roots[..., 0], roots[..., 1]
     resolved = np.abs(drho) > 3 * drho_err
