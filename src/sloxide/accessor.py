@@ -84,9 +84,7 @@ class SloxideDatasetAccessor:
     ) -> xr.DataArray:
         found = self._find(quantity, explicit, argument=argument)
         if found is None:
-            raise MissingVariableError(
-                quantity, argument or quantity, self._names(), alternatives
-            )
+            raise MissingVariableError(quantity, argument or quantity, self._names(), alternatives)
         return found
 
     def _geometry(self, value: Any, section: str, key: str, units: str, argument: str) -> Any:
@@ -124,9 +122,7 @@ class SloxideDatasetAccessor:
         R_xy = self._find("R_xy") if xy is None and need_xy else None
         R_xx = self._find("R_xx") if xx is None else None
         if xy is None and R_xy is None and need_xy:
-            raise MissingVariableError(
-                "rho_xy", "rho_xy", self._names(), alternatives=("R_xy",)
-            )
+            raise MissingVariableError("rho_xy", "rho_xy", self._names(), alternatives=("R_xy",))
         if R_xy is not None or R_xx is not None:
             converted = self.resistivity(R_xx=R_xx, R_xy=R_xy)
             xy = xy if xy is not None else converted.get("rho_xy")
@@ -197,9 +193,7 @@ class SloxideDatasetAccessor:
         xx = self._find("R_xx", R_xx, argument="R_xx")
         xy = self._find("R_xy", R_xy, argument="R_xy")
         if xx is None and xy is None:
-            raise MissingVariableError(
-                "R_xx", "R_xx", self._names(), alternatives=("R_xy",)
-            )
+            raise MissingVariableError("R_xx", "R_xx", self._names(), alternatives=("R_xy",))
         check_units({"R_xx": (xx, "ohm"), "R_xy": (xy, "ohm")})
         return transport.resistivity(
             xx,
@@ -378,9 +372,7 @@ class SloxideDatasetAccessor:
         """
         _, xx = self._resistivities(None, rho_xx, need_xy=False)
         if xx is None:
-            raise MissingVariableError(
-                "rho_xx", "rho_xx", self._names(), alternatives=("R_xx",)
-            )
+            raise MissingVariableError("rho_xx", "rho_xx", self._names(), alternatives=("R_xx",))
         binned = self._binned({"rho_xx": xx}, field, dim, step, field_max)
         return mr.magnetoresistance(
             binned["rho_xx"], peak_max_field=peak_max_field, peak_window=peak_window

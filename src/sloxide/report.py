@@ -90,9 +90,7 @@ def synthetic_preview(seed: int = 0) -> list[Comparison]:
     tc = mt.sloxide.curie_temperature()
     at2 = {"temperature": 2.0}
     return [
-        Comparison(
-            "Δρ_AHE (2 K)", "µΩ·cm", 0.03, float(ahe.delta_rho_ahe.sel(at2)), 0.003, "[P]"
-        ),
+        Comparison("Δρ_AHE (2 K)", "µΩ·cm", 0.03, float(ahe.delta_rho_ahe.sel(at2)), 0.003, "[P]"),
         Comparison("µ0H_C (2 K)", "T", 0.97, float(ahe.coercive_field.sel(at2)), 0.03, "[P]"),
         Comparison("R0 (2 K)", "µΩ·cm/T", 0.02, float(ahe.R0.sel(at2)), 0.002, "[P] sign"),
         Comparison("MR (9 T, 2 K)", "%", -0.65, float(mr.mr_max_field.sel(at2)), 0.03, "[P]"),

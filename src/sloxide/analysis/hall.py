@@ -340,7 +340,8 @@ def branches(
     )
 
 
-def _symmetric_grid(da: xr.DataArray, field_dim: str) -> FloatArray:
+def field_grid_of(da: xr.DataArray, field_dim: str) -> FloatArray:
+    """The symmetric field grid of binned branches, in T; DataError if it is not one."""
     if field_dim not in da.coords:
         raise DataError(
             f"{da.name} has no {field_dim!r} coordinate; bin the sweep with branches() first"
@@ -365,7 +366,8 @@ def _symmetric_grid(da: xr.DataArray, field_dim: str) -> FloatArray:
     return h
 
 
-def _check_branch_dims(da: xr.DataArray, branch_dim: str, field_dim: str) -> None:
+def require_branches(da: xr.DataArray, branch_dim: str, field_dim: str) -> None:
+    """Raise DataError unless ``da`` holds up/down branches on one chunk per curve."""
     missing = [d for d in (branch_dim, field_dim) if d not in da.dims]
     if missing:
         raise DataError(
@@ -447,6 +449,12 @@ def zero_crossing(h: FloatArray, y: FloatArray, window: float) -> tuple[FloatArr
     return np.where(keep, root, guess), np.where(keep, root_stderr, np.nan)
 
 
+def _window_mean(values: FloatArray, window: NDArray[np.bool_]) -> FloatArray:
+    """Mean of the finite values inside ``window`` along the last axis (NaN if none)."""
+    use = window & np.isfinite(values)
+    return np.where(use, values, 0.0).sum(axis=-1) / use.sum(axis=-1)
+
+
 def _ahe_kernel(
     rho_xy: FloatArray,
     rho_xx: FloatArray,
@@ -480,9 +488,8 @@ def _ahe_kernel(
     r0, drho = fit.coef[..., 0], fit.coef[..., 1]
     r0_err, drho_err = fit.stderr[..., 0], fit.stderr[..., 1]
     # Saturation check: in the fit window the two branches must coincide.
-    opening = np.where(window, a_up - anti[..., 1, :], np.nan)
-    with np.errstate(invalid="ignore"):
-        mean_open = np.nanmean(opening, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_open = _window_mean(a_up - anti[..., 1, :], window)
         open_err = 2 * fit.rms / np.sqrt(window.sum(axis=-1))
         unsaturated = (np.abs(mean_open) > 5 * open_err) & (
             np.abs(mean_open) > 0.05 * np.abs(drho)
@@ -504,10 +511,9 @@ def _ahe_kernel(
     # measured in saturation (PHYSICS.md §1, step 6). Pickup from misaligned
     # leads is p·ρ_xx, so where ρ_xx is known it follows the butterfly MR on
     # each branch; a constant offset would shift H_EB by ~a_dom·p·ρ_xx/slope.
-    even = np.nanmean(np.where(window, symmetrize(rho_xy)[..., 0, :], np.nan), axis=-1)
-    even_xx = np.nanmean(np.where(window, symmetrize(rho_xx)[..., 0, :], np.nan), axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = even / even_xx
+        even = _window_mean(symmetrize(rho_xy)[..., 0, :], window)
+        ratio = even / _window_mean(symmetrize(rho_xx)[..., 0, :], window)
     pickup = np.where(
         np.isfinite(ratio)[..., None, None] & np.isfinite(rho_xx),
         ratio[..., None, None] * rho_xx,
@@ -668,14 +674,14 @@ def anomalous_hall(
     if crossing_window <= 0:
         raise SloxideError(f"crossing_window must be positive, got {crossing_window!r} T")
     rho_xy = rho_xy.rename(rho_xy.name or "rho_xy")
-    _check_branch_dims(rho_xy, branch_dim, field_dim)
-    h = _symmetric_grid(rho_xy, field_dim)
+    require_branches(rho_xy, branch_dim, field_dim)
+    h = field_grid_of(rho_xy, field_dim)
     core = [branch_dim, field_dim]
     if rho_xx is None:
         xx = xr.full_like(rho_xy, np.nan)
     else:
         xx = rho_xx.rename(rho_xx.name or "rho_xx")
-        _check_branch_dims(xx, branch_dim, field_dim)
+        require_branches(xx, branch_dim, field_dim)
     # Both conventions are evaluated in Ω·cm, so σ comes out in S/cm.
     scale = (
         conversion_factors(RHO_XY_UNITS, "ohm * cm")[0],

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from ..errors import DataError, SloxideError
 from ..units import declare_units
-from .hall import _check_branch_dims, _symmetric_grid, symmetrize
+from .hall import field_grid_of, require_branches, symmetrize
 from .leastsq import local_polyfit
 
 __all__ = ["magnetoresistance"]
@@ -121,8 +121,8 @@ def magnetoresistance(
     if peak_window <= 0:
         raise SloxideError(f"peak_window must be positive, got {peak_window!r} T")
     rho_xx = rho_xx.rename(rho_xx.name or "rho_xx")
-    _check_branch_dims(rho_xx, branch_dim, field_dim)
-    h = _symmetric_grid(rho_xx, field_dim)
+    require_branches(rho_xx, branch_dim, field_dim)
+    h = field_grid_of(rho_xx, field_dim)
     core = [branch_dim, field_dim]
     mr, peak, peak_mr, mr_max, max_field = xr.apply_ufunc(
         _mr_kernel,

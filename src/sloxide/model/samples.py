@@ -42,20 +42,30 @@ class Sample:
     substrate: str = "LSAT"
 
 
-def _sl(name: str, n: int, m: int, *params: float, exponent: float = 0.5) -> Sample:
+def _sl(
+    name: str,
+    n: int,
+    m: int,
+    rho: tuple[float, float, float, float],
+    hall: tuple[float, float],
+    coercive: float,
+    mr: float,
+    exponent: float = 0.5,
+) -> Sample:
+    """A superlattice row: ρ300, ρ_r, γ, T_u; R0, σ_AH0; H_C(2 K); MR(9 T, 2 K)."""
     thickness = float(superlattice_thickness(n, m).magnitude)
-    return Sample(name, n, m, thickness, *params, ms_exponent=exponent)
+    return Sample(name, n, m, thickness, *rho, *hall, coercive, mr, ms_exponent=exponent)
 
 
 #: The ferromagnetic superlattices with transport loops (C2/L2 is variable-range hopping).
 SUPERLATTICES: dict[str, Sample] = {
     s.name: s
     for s in (
-        _sl("C10/L2", 10, 2, 2.06, 1.55, 0.03, 20.0, 0.02, 0.30, 1.2, -0.8, exponent=1.5),
-        _sl("C10/L4", 10, 4, 0.95, 0.66, 0.008, 15.0, 0.02, 0.24, 1.0, -0.7),
-        _sl("C10/L6", 10, 6, 0.60, 0.38, 0.004, 15.0, 0.02, 0.199, 0.97, -0.65),
-        _sl("C10/L8", 10, 8, 0.48, 0.29, 0.003, 15.0, 0.02, 0.15, 0.8, -0.6),
-        _sl("C2/L6", 2, 6, 0.400, 0.26, 0.004, 20.0, -0.015, 0.05, 0.08, -0.3),
+        _sl("C10/L2", 10, 2, (2.06, 1.55, 0.03, 20.0), (0.02, 0.30), 1.2, -0.8, exponent=1.5),
+        _sl("C10/L4", 10, 4, (0.95, 0.66, 0.008, 15.0), (0.02, 0.24), 1.0, -0.7),
+        _sl("C10/L6", 10, 6, (0.60, 0.38, 0.004, 15.0), (0.02, 0.199), 0.97, -0.65),
+        _sl("C10/L8", 10, 8, (0.48, 0.29, 0.003, 15.0), (0.02, 0.15), 0.8, -0.6),
+        _sl("C2/L6", 2, 6, (0.400, 0.26, 0.004, 20.0), (-0.015, 0.05), 0.08, -0.3),
     )
 }
 SAMPLES = SUPERLATTICES
