@@ -370,7 +370,9 @@ class SloxideDatasetAccessor:
         >>> round(float(ds.sloxide.mr().mr_max_field), 3)
         -0.9
         """
-        _, xx = self._resistivities(None, rho_xx, need_xy=False)
+        # MR is a ratio: R_xx serves as well as ρ_xx, without the bar geometry.
+        xx = self._find("rho_xx", rho_xx, argument="rho_xx")
+        xx = xx if xx is not None else self._find("R_xx")
         if xx is None:
             raise MissingVariableError("rho_xx", "rho_xx", self._names(), alternatives=("R_xx",))
         binned = self._binned({"rho_xx": xx}, field, dim, step, field_max)
@@ -514,7 +516,9 @@ class SloxideDataArrayAccessor:
     def _dataset(self) -> SloxideDatasetAccessor:
         da = self._da
         name = da.attrs.get("quantity") or da.name or "data"
-        return xr.Dataset({name: da.rename(name)}).sloxide
+        # The run context (Hall-bar geometry, hall_sign) may ride on the DataArray.
+        context = {"sloxide": da.attrs["sloxide"]} if "sloxide" in da.attrs else {}
+        return xr.Dataset({name: da.rename(name)}, attrs=context).sloxide
 
     def resistivity(self, **kwargs: Any) -> xr.Dataset:
         """See :meth:`SloxideDatasetAccessor.resistivity`.

@@ -44,6 +44,7 @@ __all__ = [
     "to_magnitude",
     "scalar_magnitude",
     "declare_units",
+    "with_attrs",
 ]
 
 ureg: pint.UnitRegistry = pint.UnitRegistry(force_ndarray_like=True)
@@ -99,7 +100,7 @@ def parse_units(text: str | pint.Unit) -> pint.Unit:
     cleaned = _SUPERSCRIPT_RUN.sub(lambda m: "**" + m.group(1).translate(_SUPERSCRIPTS), cleaned)
     try:
         return ureg.parse_units(cleaned)
-    except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError) as exc:
+    except Exception as exc:  # pint raises several types for malformed strings
         raise UnitsError([f"{text!r} is not a unit pint can read ({exc})"]) from None
 
 
@@ -135,12 +136,27 @@ def units_of(da: xr.DataArray) -> str | None:
     return None if units is None else str(units)
 
 
-# (CGS unit, SI unit, factor): exact conventional factors, see the module docstring.
-_MAGNETIC_RULES: tuple[tuple[str, str, float], ...] = (
+# Gaussian units and their exact conventional SI equivalents (module docstring):
+# (CGS reference, SI unit, SI per CGS reference).
+_GAUSSIAN: tuple[tuple[str, str, float], ...] = (
     ("gauss", "tesla", 1e-4),  # B, and µ0H from oersted
-    ("erg / gauss", "ampere * meter ** 2", 1e-3),  # moment
-    ("ampere / meter", "tesla", 4e-7 * math.pi),  # H -> µ0H
+    ("erg / gauss", "ampere * meter ** 2", 1e-3),  # magnetic moment (emu)
 )
+_MU0 = 4e-7 * math.pi  # T·m/A: a field strength H in A/m becomes µ0H in T
+
+
+def _without_gaussian(unit: pint.Unit) -> tuple[float, pint.Unit]:
+    """Replace every Gaussian factor of a compound unit (Oe, kOe, G, emu) by its SI unit."""
+    scale, out = 1.0, ureg.Unit("dimensionless")
+    for name, exponent in unit._units.items():
+        part = ureg.Unit(name)
+        for cgs, si, factor in _GAUSSIAN:
+            if part.dimensionality == ureg.Unit(cgs).dimensionality:
+                scale *= float(Quantity(1.0, part).to(cgs).magnitude * factor) ** float(exponent)
+                part = ureg.Unit(si)
+                break
+        out *= part**exponent
+    return float(scale), out
 
 
 @functools.lru_cache(maxsize=512)
@@ -152,20 +168,19 @@ def _factors(src: str, dst: str) -> tuple[float, float]:
         return float(one - zero), float(zero)
     except pint.errors.DimensionalityError:
         pass
-    for cgs, si, factor in _MAGNETIC_RULES:
-        ucgs, usi = ureg.Unit(cgs), ureg.Unit(si)
-        if (
-            usrc.dimensionality == ucgs.dimensionality
-            and udst.dimensionality == usi.dimensionality
-        ):
-            scale = Quantity(1.0, usrc).to(ucgs).magnitude * factor * Quantity(1.0, usi).to(udst)
-            return float(scale.magnitude), 0.0
-        if (
-            usrc.dimensionality == usi.dimensionality
-            and udst.dimensionality == ucgs.dimensionality
-        ):
-            scale = Quantity(1.0, usrc).to(usi).magnitude / factor * Quantity(1.0, ucgs).to(udst)
-            return float(scale.magnitude), 0.0
+    scale_src, si_src = _without_gaussian(usrc)
+    scale_dst, si_dst = _without_gaussian(udst)
+    tesla, per_meter = ureg.Unit("tesla"), ureg.Unit("ampere / meter")
+    try:
+        value = Quantity(1.0, si_src).to(si_dst).magnitude
+        return float(scale_src * value / scale_dst), 0.0
+    except pint.errors.DimensionalityError:
+        pass
+    # Between a field strength H (A/m) and µ0H (T) only, through µ0.
+    for a, b, bridge in ((per_meter, tesla, _MU0), (tesla, per_meter, 1 / _MU0)):
+        if si_src.dimensionality == a.dimensionality and si_dst.dimensionality == b.dimensionality:
+            value = Quantity(1.0, si_src).to(a).magnitude * bridge * Quantity(1.0, b).to(si_dst)
+            return float(scale_src * value.magnitude / scale_dst), 0.0
     raise pint.errors.DimensionalityError(usrc, udst)
 
 
@@ -217,9 +232,10 @@ def convert(value: Any, src: str | pint.Unit, dst: str | pint.Unit) -> Any:
 
 
 def _fix_hint(name: str, expected: str) -> str:
+    example = "" if expected == "any" else f" (e.g. {expected!r})"
     return (
-        f"set ds[{name!r}].attrs['units'] to the units the data were recorded in "
-        f"(e.g. {expected!r}), or quantify it with pint-xarray"
+        f"set ds[{name!r}].attrs['units'] to the units the data were recorded in"
+        f"{example}, or quantify it with pint-xarray"
     )
 
 
@@ -472,7 +488,9 @@ def quantify_data_vars(ds: xr.Dataset) -> xr.Dataset:
     out = ds.copy()
     for name, var in ds.data_vars.items():
         if "units" in var.attrs and var.dtype.kind in "fciu" and not is_quantified(var):
-            out[name] = var.pint.quantify(unit_registry=ureg)
+            attrs = {k: v for k, v in var.attrs.items() if k != "units"}
+            data = Quantity(var.data, parse_units(var.attrs["units"]))
+            out[name] = xr.Variable(var.dims, data, attrs)  # the data only, never the coords
     return out
 
 
@@ -492,3 +510,22 @@ def dequantify(obj: xr.Dataset | xr.DataArray) -> Any:
     if any(is_quantified(v) for v in obj.data_vars.values()):
         return obj.pint.dequantify()
     return obj
+
+
+def with_attrs(da: xr.DataArray, **attrs: Any) -> xr.DataArray:
+    """``da`` with its attrs *replaced* by ``attrs``.
+
+    Attrs that survived arithmetic are stale (xarray keeps them by default),
+    so every output sets its own ``units`` and ``long_name`` (STYLE.md 5).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import with_attrs
+    >>> rho = xr.DataArray(2.0, attrs={"units": "ohm", "quantity": "R_xx"}) * 3
+    >>> with_attrs(rho, units="mohm*cm").attrs
+    {'units': 'mohm*cm'}
+    """
+    out = da.copy(deep=False)
+    out.attrs = dict(attrs)
+    return out

@@ -26,7 +26,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, FitError, SloxideError
-from ..units import conversion_factors, declare_units, units_of
+from ..units import conversion_factors, declare_units, units_of, with_attrs
 from .leastsq import local_polyfit, masked_lstsq
 from .transport import RHO_XX_UNITS, RHO_XY_UNITS, carrier_density
 
@@ -174,6 +174,12 @@ def _bin_kernel(
     flat = np.concatenate(flat_parts)
     size = n_curves * 2 * n_grid
     count = np.bincount(flat, minlength=size)
+    per_branch = count.reshape(n_curves, 2, n_grid).sum(axis=-1)
+    if (per_branch < 2).any():
+        raise DataError(
+            f"{name} has fewer than 2 finite readings on a branch in at least one sweep "
+            "(all NaN, or outside the field grid); check the data or drop that sweep"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         h_mean = np.bincount(flat, np.concatenate(h_parts), minlength=size) / count
         v_mean = np.bincount(flat, np.concatenate(v_parts), minlength=size) / count
@@ -202,6 +208,8 @@ def _bin_kernel(
 
 
 def _infer_step(field: FloatArray) -> float:
+    if not np.isfinite(field).any():
+        raise DataError("the field is all NaN")
     steps = np.abs(np.diff(field, axis=-1))
     steps = steps[np.isfinite(steps) & (steps > 0)]
     if steps.size == 0:
@@ -705,7 +713,7 @@ def anomalous_hall(
     )
     out = xr.Dataset(
         {
-            name: result.assign_attrs(units=units, long_name=long_name)
+            name: result.pipe(with_attrs, units=units, long_name=long_name)
             for (name, units, long_name), result in zip(_AHE_OUTPUTS, results, strict=True)
         },
         attrs={"hall_sign": hall_sign, "sigma_convention": convention},

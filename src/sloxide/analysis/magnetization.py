@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from scipy.signal import savgol_filter
 
 from ..errors import DataError, SloxideError
-from ..units import declare_units, to_magnitude
+from ..units import declare_units, to_magnitude, with_attrs
 from .leastsq import local_polyfit, masked_lstsq
 
 __all__ = ["curie_temperature", "substrate_background"]
@@ -172,10 +172,10 @@ def curie_temperature(
     )
     return xr.Dataset(
         {
-            "Tc": tc.assign_attrs(units="K", long_name="Curie temperature (tangent method)"),
-            "Tc_stderr": tc_err.assign_attrs(units="K", long_name="standard error of T_c"),
-            "T_inflection": t_star.assign_attrs(
-                units="K", long_name="inflection T* (steepest descent of M)"
+            "Tc": tc.pipe(with_attrs, units="K", long_name="Curie temperature (tangent method)"),
+            "Tc_stderr": tc_err.pipe(with_attrs, units="K", long_name="standard error of T_c"),
+            "T_inflection": t_star.pipe(
+                with_attrs, units="K", long_name="inflection T* (steepest descent of M)"
             ),
         }
     )
@@ -258,15 +258,20 @@ def substrate_background(
     )
     return xr.Dataset(
         {
-            "moment": (moment - background).assign_attrs(
-                moment.attrs, units=units, long_name="moment, substrate background subtracted"
+            "moment": (moment - background).pipe(
+                with_attrs,
+                units=units,
+                quantity="moment",
+                long_name="moment, substrate background subtracted",
             ),
-            "background": background.assign_attrs(units=units, long_name="substrate background"),
-            "background_constant": constant.assign_attrs(
-                units=units, long_name="temperature-independent background χ_d·H"
+            "background": background.pipe(
+                with_attrs, units=units, long_name="substrate background"
             ),
-            "background_curie": curie.assign_attrs(
-                units=f"({units}) * K", long_name="Curie background C·H (divided by T)"
+            "background_constant": constant.pipe(
+                with_attrs, units=units, long_name="temperature-independent background χ_d·H"
+            ),
+            "background_curie": curie.pipe(
+                with_attrs, units=f"({units}) * K", long_name="Curie background C·H (divided by T)"
             ),
         }
     )

@@ -12,7 +12,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, SloxideError
-from ..units import declare_units
+from ..units import declare_units, with_attrs
 from .hall import field_grid_of, require_branches, symmetrize
 from .leastsq import local_polyfit
 
@@ -46,11 +46,25 @@ def _mr_kernel(
     interior = np.abs(guess) < search[..., None] - 0.5 * step
     fit = local_polyfit(h, mr, np.where(interior, guess, np.nan), peak_window, 2)
     c0, c1, c2 = (fit.coef[..., i] for i in range(3))
+    # Both ends of each branch's search range, to test that the peak stands out.
+    lo = np.argmax(inside, axis=-1)
+    hi = h.size - 1 - np.argmax(inside[..., ::-1], axis=-1)
+    ends = np.maximum(
+        np.take_along_axis(mr, lo[..., None], axis=-1)[..., 0],
+        np.take_along_axis(mr, hi[..., None], axis=-1)[..., 0],
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         offset = -c1 / (2 * c2)
-        good = (c2 < 0) & (np.abs(offset) <= peak_window)
+        peak_mr = c0 - c1**2 / (4 * c2)
+        # A butterfly peak is a significant downward curvature standing 5σ above the
+        # ends of the range; a noise wiggle on a flat or rising background is not.
+        good = (
+            (c2 < -3 * fit.stderr[..., 2])
+            & (np.abs(offset) <= peak_window)
+            & (peak_mr - ends > 5 * fit.rms)
+        )
         peak = np.where(good, guess + offset, np.nan)
-        peak_mr = np.where(good, c0 - c1**2 / (4 * c2), np.nan)
+        peak_mr = np.where(good, peak_mr, np.nan)
     # MR at the largest |µ0H| both field signs reach, averaged over signs and branches.
     both = finite & finite[..., ::-1]
     edge = np.argmax(both, axis=-1)
@@ -139,16 +153,22 @@ def magnetoresistance(
     )
     out = xr.Dataset(
         {
-            "mr": mr.assign_attrs(
-                units="percent", long_name="magnetoresistance [ρ_xx(H) − ρ_xx(0)]/ρ_xx(0)"
+            "mr": mr.pipe(
+                with_attrs,
+                units="percent",
+                long_name="magnetoresistance [ρ_xx(H) − ρ_xx(0)]/ρ_xx(0)",
             ),
-            "peak_field": peak.assign_attrs(units="T", long_name="butterfly peak field"),
-            "peak_mr": peak_mr.assign_attrs(units="percent", long_name="MR at the butterfly peak"),
-            "mr_max_field": mr_max.assign_attrs(
-                units="percent", long_name="MR at the largest field, averaged over the branches"
+            "peak_field": peak.pipe(with_attrs, units="T", long_name="butterfly peak field"),
+            "peak_mr": peak_mr.pipe(
+                with_attrs, units="percent", long_name="MR at the butterfly peak"
             ),
-            "max_field": max_field.assign_attrs(
-                units="T", long_name="|µ0H| at which mr_max_field is taken"
+            "mr_max_field": mr_max.pipe(
+                with_attrs,
+                units="percent",
+                long_name="MR at the largest field, averaged over the branches",
+            ),
+            "max_field": max_field.pipe(
+                with_attrs, units="T", long_name="|µ0H| at which mr_max_field is taken"
             ),
         }
     )

@@ -72,7 +72,12 @@ def _as_quantity(values: Any, units: str, label: str) -> np.ndarray:
             raise UnitsError(
                 [f"{label}: {q!r} has no units; pass sloxide.ureg.Quantity(value, {units!r})"]
             )
-        scale, _ = conversion_factors(parse_units(str(q.units)), units)
+        try:
+            scale, _ = conversion_factors(parse_units(str(q.units)), units)
+        except pint.errors.DimensionalityError:
+            raise UnitsError(
+                [f"{label}: units {q.units!s} are not compatible with {units!r}"]
+            ) from None
         out.append(np.asarray(q.magnitude, dtype=float) * scale)
     return (
         np.concatenate([np.atleast_1d(v) for v in out]) if len(out) > 1 else np.atleast_1d(out[0])

@@ -16,7 +16,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, SloxideError
-from ..units import conversion_factors, declare_units
+from ..units import conversion_factors, declare_units, with_attrs
 from .leastsq import masked_lstsq
 from .transport import RHO_XX_UNITS, RHO_XY_UNITS
 
@@ -117,8 +117,8 @@ def anomalous_hall_scaling(
     >>> import numpy as np, xarray as xr
     >>> from sloxide.analysis.scaling import anomalous_hall_scaling
     >>> t = xr.DataArray(np.arange(2.0, 22.0, 2.0), dims="temperature", attrs={"units": "K"})
-    >>> rho = (0.38 + 1e-4 * t**2).assign_attrs(units="mohm*cm")
-    >>> drho = (0.19 * rho**2).assign_attrs(units="uohm*cm")
+    >>> rho = (0.38 + 1e-4 * t**2).pipe(with_attrs, units="mohm*cm")
+    >>> drho = (0.19 * rho**2).pipe(with_attrs, units="uohm*cm")
     >>> out = anomalous_hall_scaling(drho.assign_coords(temperature=t), rho.assign_coords(temperature=t))
     >>> round(float(out.sigma_ah), 6)
     0.19
@@ -164,8 +164,8 @@ def anomalous_hall_scaling(
     for i, term in enumerate(terms):
         units, long_name = _ATTRS[term]
         factor = linear_scale if term == "linear_term" else 1.0
-        out[term] = (outputs[i] * factor).assign_attrs(units=units, long_name=long_name)
-        out[f"{term}_stderr"] = (outputs[i + len(terms)] * factor).assign_attrs(
-            units=units, long_name=f"standard error of {term}"
+        out[term] = (outputs[i] * factor).pipe(with_attrs, units=units, long_name=long_name)
+        out[f"{term}_stderr"] = (outputs[i + len(terms)] * factor).pipe(
+            with_attrs, units=units, long_name=f"standard error of {term}"
         )
     return out

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import SloxideError
-from ..units import conversion_factors, declare_units, ureg
+from ..units import conversion_factors, declare_units, ureg, with_attrs
 
 __all__ = ["resistivity", "carrier_density", "sheet_carrier_density"]
 
@@ -79,14 +79,17 @@ def resistivity(
         # ohm * um * nm / um = ohm * nm -> mΩ·cm
         scale = conversion_factors("ohm * nm", RHO_XX_UNITS)[0]
         rho = R_xx * (scale * width * thickness / length)
-        out["rho_xx"] = rho.assign_attrs(
-            units=RHO_XX_UNITS, long_name="longitudinal resistivity ρ_xx", quantity="rho_xx"
+        out["rho_xx"] = rho.pipe(
+            with_attrs,
+            units=RHO_XX_UNITS,
+            long_name="longitudinal resistivity ρ_xx",
+            quantity="rho_xx",
         )
     if R_xy is not None:
         scale = conversion_factors("ohm * nm", RHO_XY_UNITS)[0]
         rho = R_xy * (scale * thickness)
-        out["rho_xy"] = rho.assign_attrs(
-            units=RHO_XY_UNITS, long_name="Hall resistivity ρ_xy", quantity="rho_xy"
+        out["rho_xy"] = rho.pipe(
+            with_attrs, units=RHO_XY_UNITS, long_name="Hall resistivity ρ_xy", quantity="rho_xy"
         )
     return out
 
@@ -96,7 +99,8 @@ _E = float(ureg.Quantity(1, "elementary_charge").to("C").magnitude)
 
 def _carrier_type(slope: xr.DataArray) -> xr.DataArray:
     kind = xr.where(slope > 0, "holes", xr.where(slope < 0, "electrons", "undetermined"))
-    return kind.assign_attrs(
+    return kind.pipe(
+        with_attrs,
         long_name="majority carrier type",
         description="holes for a positive Hall coefficient (ρ_xy ≡ E_y/j_x, PHYSICS.md §0)",
     )
@@ -133,8 +137,8 @@ def carrier_density(hall_coefficient: xr.DataArray) -> xr.Dataset:
     n = scale / (_E * abs(hall_coefficient))
     return xr.Dataset(
         {
-            "carrier_density": n.assign_attrs(
-                units="1/cm**3", long_name="carrier density n = 1/(|e|·|R_H|)"
+            "carrier_density": n.pipe(
+                with_attrs, units="1/cm**3", long_name="carrier density n = 1/(|e|·|R_H|)"
             ),
             "carrier_type": _carrier_type(hall_coefficient),
         }
@@ -170,8 +174,10 @@ def sheet_carrier_density(sheet_slope: xr.DataArray) -> xr.Dataset:
     n = scale / (_E * abs(sheet_slope))
     return xr.Dataset(
         {
-            "sheet_carrier_density": n.assign_attrs(
-                units="1/cm**2", long_name="sheet carrier density n_2D = 1/(|e|·|dR_xy/dB|)"
+            "sheet_carrier_density": n.pipe(
+                with_attrs,
+                units="1/cm**2",
+                long_name="sheet carrier density n_2D = 1/(|e|·|dR_xy/dB|)",
             ),
             "carrier_type": _carrier_type(sheet_slope),
         }
