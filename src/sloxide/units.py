@@ -152,7 +152,7 @@ def _without_gaussian(unit: pint.Unit) -> tuple[float, pint.Unit]:
         part = ureg.Unit(name)
         for cgs, si, factor in _GAUSSIAN:
             if part.dimensionality == ureg.Unit(cgs).dimensionality:
-                scale *= float(Quantity(1.0, part).to(cgs).magnitude * factor) ** float(exponent)
+                scale *= float(Quantity(1.0, part).to(cgs).magnitude * factor) ** float(exponent)  # type: ignore[arg-type]
                 part = ureg.Unit(si)
                 break
         out *= part**exponent
