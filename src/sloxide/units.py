@@ -36,6 +36,7 @@ __all__ = [
     "ureg",
     "Quantity",
     "parse_units",
+    "parse_quantity",
     "units_of",
     "is_quantified",
     "conversion_factors",
@@ -318,7 +319,7 @@ def to_magnitude(da: xr.DataArray, units: str, name: str | None = None) -> xr.Da
     >>> to_magnitude(field, "T").values
     array([-0.5,  0. ,  0.5])
     """
-    label = name or str(da.name)
+    label = name or (str(da.name) if da.name is not None else "data")
     current = units_of(da)
     problem = _problem_for(label, current, units)
     if problem:
@@ -354,9 +355,32 @@ def scalar_magnitude(value: Any, units: str, name: str) -> float:
     return _scalar(value, units)
 
 
+_NUMBER_AND_UNIT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+def parse_quantity(text: str) -> pint.Quantity:
+    """Parse ``"<number> <unit>"`` as written by people and instruments.
+
+    The unit part goes through :func:`parse_units`, so ``"0.6 mΩ·cm"`` and
+    offset units such as ``"25 degC"`` work.
+
+    Examples
+    --------
+    >>> from sloxide.units import parse_quantity
+    >>> parse_quantity("25 degC").to("K")
+    <Quantity(298.15, 'kelvin')>
+    >>> float(parse_quantity("200 Oe").magnitude)
+    200.0
+    """
+    match = _NUMBER_AND_UNIT.match(text)
+    if match is None:
+        raise UnitsError([f"{text!r} is not a number followed by a unit, e.g. '0.02 T'"])
+    return Quantity(float(match.group(1)), parse_units(match.group(2) or "dimensionless"))
+
+
 def _scalar(value: Any, units: str) -> float:
     if isinstance(value, str):
-        value = ureg.Quantity(value.replace("·", "*"))
+        value = parse_quantity(value)
     if isinstance(value, pint.Quantity):
         return float(convert(value.magnitude, str(value.units), units))
     return float(value)
@@ -369,8 +393,8 @@ def _scalar_problems(value: Any, units: str, name: str) -> list[str]:
         return []
     if isinstance(value, str):
         try:
-            value = ureg.Quantity(value.replace("·", "*"))
-        except Exception:
+            value = parse_quantity(value)
+        except UnitsError:
             return [f"{name}: {value!r} is not a quantity; write e.g. '0.02 T' or pass a number"]
     if isinstance(value, pint.Quantity):
         problem = _problem_for(name, str(value.units), units)

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from ..errors import DataError, FitError, SloxideError
 from ..units import conversion_factors, declare_units, units_of, with_attrs
+from .chunks import require_single_chunk
 from .leastsq import local_polyfit, masked_lstsq
 from .transport import RHO_XX_UNITS, RHO_XY_UNITS, carrier_density
 
@@ -218,14 +219,6 @@ def _infer_step(field: FloatArray) -> float:
     return float(max(np.round(np.median(steps), 4), 1e-4))
 
 
-def _core_dim_single_chunk(da: xr.DataArray, dim: str, name: str) -> None:
-    if da.chunks is not None and len(da.chunksizes.get(dim, ())) > 1:
-        raise DataError(
-            f"{name} is split into {len(da.chunksizes[dim])} dask chunks along {dim!r}; "
-            f"each curve must be one chunk: use .chunk({{{dim!r}: -1}})"
-        )
-
-
 @declare_units(field="T", step="T", field_max="T")
 def branches(
     data: xr.Dataset,
@@ -293,7 +286,7 @@ def branches(
         raise DataError(f"the field has dims {field.dims}, not the sweep dim {dim!r}; pass dim=")
     if not 0 < start_fraction <= 1:
         raise SloxideError(f"start_fraction must be in (0, 1], got {start_fraction!r}")
-    _core_dim_single_chunk(field, dim, "field")
+    require_single_chunk(field, dim, "field")
     lazy = field.chunks is not None
     if (step is None or field_max is None) and lazy:
         raise DataError(
@@ -328,7 +321,7 @@ def branches(
         if dim not in var.dims:
             out[name] = var
             continue
-        _core_dim_single_chunk(var, dim, str(name))
+        require_single_chunk(var, dim, str(name))
         binned = xr.apply_ufunc(
             _bin_kernel,
             field,
@@ -385,7 +378,7 @@ def require_branches(da: xr.DataArray, branch_dim: str, field_dim: str) -> None:
     if list(da[branch_dim].values) != list(BRANCHES):
         raise DataError(f"the {branch_dim!r} coordinate must be {list(BRANCHES)}")
     for d in (branch_dim, field_dim):
-        _core_dim_single_chunk(da, d, str(da.name))
+        require_single_chunk(da, d, str(da.name))
 
 
 def antisymmetrize(values: FloatArray) -> FloatArray:

@@ -15,6 +15,7 @@ from scipy.signal import savgol_filter
 
 from ..errors import DataError, SloxideError
 from ..units import declare_units, to_magnitude, with_attrs
+from .chunks import require_single_chunk
 from .leastsq import local_polyfit, masked_lstsq
 
 __all__ = ["curie_temperature", "substrate_background"]
@@ -96,6 +97,9 @@ def _temperature_for(
 ) -> xr.DataArray:
     if dim not in moment.dims:
         raise DataError(f"the moment has dims {moment.dims}, not {dim!r}; pass dim=")
+    require_single_chunk(moment, dim, "moment")
+    if temperature is not None:
+        require_single_chunk(temperature, dim, "temperature")
     if temperature is not None:
         return temperature
     if dim not in moment.coords:

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from ..errors import DataError, SloxideError
 from ..units import conversion_factors, declare_units, with_attrs
+from .chunks import require_single_chunk
 from .leastsq import masked_lstsq
 from .transport import RHO_XX_UNITS, RHO_XY_UNITS
 
@@ -128,6 +129,7 @@ def anomalous_hall_scaling(
     for label, da in (("delta_rho_ahe", delta_rho_ahe), ("rho_xx", rho_xx)):
         if dim not in da.dims:
             raise DataError(f"{label} has dims {da.dims}, not the series dim {dim!r}; pass dim=")
+        require_single_chunk(da, dim, label)
     use = xr.ones_like(rho_xx[dim], dtype=bool)
     if temperature_range is not None:
         low, high = sorted(temperature_range)
