@@ -46,6 +46,8 @@ __all__ = [
     "scalar_magnitude",
     "declare_units",
     "with_attrs",
+    "quantify_data_vars",
+    "dequantify",
 ]
 
 ureg: pint.UnitRegistry = pint.UnitRegistry(force_ndarray_like=True)

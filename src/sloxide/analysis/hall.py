@@ -38,6 +38,9 @@ __all__ = [
     "antisymmetrize",
     "symmetrize",
     "anomalous_hall",
+    "zero_crossing",
+    "field_grid_of",
+    "require_branches",
 ]
 
 BRANCHES = ("up", "down")
@@ -342,7 +345,17 @@ def branches(
 
 
 def field_grid_of(da: xr.DataArray, field_dim: str) -> FloatArray:
-    """The symmetric field grid of binned branches, in T; DataError if it is not one."""
+    """The symmetric field grid of binned branches, in T; DataError if it is not one.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.analysis.hall import field_grid_of
+    >>> da = xr.DataArray(np.zeros(5), dims="field", name="rho_xy",
+    ...                   coords={"field": ("field", [-2e4, -1e4, 0, 1e4, 2e4], {"units": "Oe"})})
+    >>> field_grid_of(da, "field")
+    array([-2., -1.,  0.,  1.,  2.])
+    """
     if field_dim not in da.coords:
         raise DataError(
             f"{da.name} has no {field_dim!r} coordinate; bin the sweep with branches() first"
@@ -368,7 +381,19 @@ def field_grid_of(da: xr.DataArray, field_dim: str) -> FloatArray:
 
 
 def require_branches(da: xr.DataArray, branch_dim: str, field_dim: str) -> None:
-    """Raise DataError unless ``da`` holds up/down branches on one chunk per curve."""
+    """Raise DataError unless ``da`` holds up/down branches on one chunk per curve.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.analysis.hall import require_branches
+    >>> raw = xr.DataArray(np.zeros(7), dims="time", name="rho_xy")
+    >>> try:
+    ...     require_branches(raw, "branch", "field")
+    ... except ValueError as err:
+    ...     print(err)
+    rho_xy has dims ('time',) but needs ['branch', 'field']; bin the sweep with .sloxide.branches() first
+    """
     missing = [d for d in (branch_dim, field_dim) if d not in da.dims]
     if missing:
         raise DataError(

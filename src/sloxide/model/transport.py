@@ -16,7 +16,14 @@ from scipy.interpolate import PchipInterpolator
 from .magnetism import branch_magnetization, coercive_field, loop_width, saturation_magnetization
 from .samples import Sample
 
-__all__ = ["zero_field_resistivity", "field_loop_resistivities", "A_DOM", "A_ORB", "PICKUP"]
+__all__ = [
+    "zero_field_resistivity",
+    "linear_mr_coefficient",
+    "field_loop_resistivities",
+    "A_DOM",
+    "A_ORB",
+    "PICKUP",
+]
 
 A_DOM = 0.0025  # domain-wall MR amplitude [A]
 A_ORB = 2.5e-6  # orbital MR per T², +0.02 % at 9 T [A]

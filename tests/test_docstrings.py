@@ -1,0 +1,66 @@
+"""Every public function and accessor method has a numpydoc docstring with a doctest example."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+import sloxide
+from sloxide.accessor import SloxideDataArrayAccessor, SloxideDatasetAccessor
+
+MODULES = [
+    "sloxide.units",
+    "sloxide.errors",
+    "sloxide.analysis.chunks",
+    "sloxide.analysis.leastsq",
+    "sloxide.analysis.transport",
+    "sloxide.analysis.multilayer",
+    "sloxide.analysis.hall",
+    "sloxide.analysis.mr",
+    "sloxide.analysis.scaling",
+    "sloxide.analysis.magnetization",
+    "sloxide.model.magnetism",
+    "sloxide.model.transport",
+    "sloxide.report",
+]
+
+
+def _public_callables():
+    for name in MODULES:
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if inspect.isfunction(obj):
+                yield f"{name}.{attr}", obj
+    for cls in (SloxideDatasetAccessor, SloxideDataArrayAccessor):
+        for attr, obj in vars(cls).items():
+            if inspect.isfunction(obj) and not attr.startswith("_"):
+                yield f"{cls.__name__}.{attr}", obj
+
+
+PUBLIC = dict(_public_callables())
+
+
+def test_the_list_is_not_empty():
+    assert sloxide.__version__
+    assert len(PUBLIC) > 30
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_public_function_has_a_doctested_example(name):
+    doc = inspect.getdoc(PUBLIC[name]) or ""
+    assert doc, f"{name} has no docstring"
+    assert "Examples\n--------" in doc, f"{name} has no numpydoc Examples section"
+    assert ">>> " in doc, f"{name} has no doctest"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ahe", "mr", "branches", "resistivity", "ahe_scaling", "curie_temperature"],
+)
+def test_accessor_method_documents_parameters_and_returns(name):
+    doc = inspect.getdoc(getattr(SloxideDatasetAccessor, name))
+    for section in ("Parameters\n----------", "Returns\n-------"):
+        assert section in doc, f"{name} lacks {section.splitlines()[0]}"
