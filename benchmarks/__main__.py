@@ -1,0 +1,25 @@
+"""Run the benchmarks and print every figure as a ratio against its in-process baseline."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import amr
+
+
+def _print(title: str, figures: dict[str, float]) -> None:
+    print(f"\n{title}")
+    for name, value in figures.items():
+        print(f"  {name:<55} {value:>12.4g}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10x smaller sizes")
+    args = parser.parse_args()
+    scale = 10 if args.quick else 1
+    _print("amr_harmonics", amr.run(n_curves=100_000 // scale))
+
+
+if __name__ == "__main__":
+    main()
