@@ -21,6 +21,9 @@ MODULES = [
     "sloxide.analysis.mr",
     "sloxide.analysis.scaling",
     "sloxide.analysis.magnetization",
+    "sloxide.analysis.amr",
+    "sloxide.analysis.xld",
+    "sloxide.analysis.xas",
     "sloxide.model.magnetism",
     "sloxide.model.transport",
     "sloxide.report",
@@ -58,7 +61,20 @@ def test_public_function_has_a_doctested_example(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["ahe", "mr", "branches", "resistivity", "ahe_scaling", "curie_temperature"],
+    [
+        "ahe",
+        "mr",
+        "branches",
+        "resistivity",
+        "ahe_scaling",
+        "curie_temperature",
+        "amr",
+        "amr_harmonics",
+        "normalize_xas",
+        "xld",
+        "orbital_polarization",
+        "ni_valence",
+    ],
 )
 def test_accessor_method_documents_parameters_and_returns(name):
     doc = inspect.getdoc(getattr(SloxideDatasetAccessor, name))

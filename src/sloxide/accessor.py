@@ -17,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from typing import Any, Literal
 
+import numpy as np
 import xarray as xr
 
-from .analysis import hall, magnetization, mr, scaling, transport
+from .analysis import amr as amr_analysis
+from .analysis import hall, magnetization, mr, scaling, transport, xas
+from .analysis import xld as xld_analysis
 from .errors import DataError, MissingVariableError
-from .units import check_units
+from .units import check_units, dequantify, parse_units, units_of
 
 __all__ = ["SloxideDatasetAccessor", "SloxideDataArrayAccessor"]
 
@@ -501,6 +504,363 @@ class SloxideDatasetAccessor:
             )["moment"]
         return magnetization.curie_temperature(m, t, dim=dim, window=window)
 
+    # ------------------------------------------------------------------ rotations
+
+    def _rotation(
+        self, signal: Variable, angle: Variable, dim: str | None
+    ) -> tuple[xr.DataArray, xr.DataArray | None, str]:
+        """The AMR signal, explicit angles (or None for the coordinate) and the angle dim."""
+        y = self._find("rho_xx", signal, argument="signal")
+        y = y if y is not None else self._find("R_xx")
+        if y is None:
+            raise MissingVariableError("rho_xx", "signal", self._names(), alternatives=("R_xx",))
+        theta = self._find("angle", angle, argument="angle")
+        if dim is None:
+            if theta is not None and theta.ndim == 1:
+                dim = str(theta.dims[0])
+            elif "angle" in y.dims:
+                dim = "angle"
+            else:
+                raise MissingVariableError("angle", "angle", self._names())
+        if theta is not None and (theta.name == dim or dim not in theta.dims):
+            theta = None  # the dim coordinate itself
+        check_units({"signal": (y, "any"), "angle": (theta, "deg")})
+        return y, theta, dim
+
+    def amr(
+        self,
+        signal: Variable = None,
+        *,
+        angle: Variable = None,
+        dim: str | None = None,
+        reference: Literal["max", "mean", "theta0"] = "max",
+    ) -> xr.Dataset:
+        """AMR (anisotropic magnetoresistance) in %: (R_θ − R_ref)/R_ref × 100.
+
+        See :func:`sloxide.analysis.amr.amr`.
+
+        Parameters
+        ----------
+        signal : str or xarray.DataArray, optional
+            Default: ``rho_xx``, else ``R_xx`` (by quantity or name).
+        angle : str or xarray.DataArray, optional
+            Default: the variable with quantity (or name) ``angle``: the
+            rotation's readback along the scan dim, or the ``angle`` coordinate.
+        dim : str, optional
+            The rotation dim; default the angle's dim.
+        reference : {"max", "mean", "theta0"}, default "max"
+            The paper uses R_max.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``amr`` in %.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> theta = np.arange(0.0, 360.0, 10.0)
+        >>> ds = xr.Dataset({"angle": ("time", theta, {"units": "deg"}),
+        ...                  "R_xx": ("time", 100 - 0.15 * np.cos(np.deg2rad(2 * theta)), {"units": "ohm"})})
+        >>> round(float(ds.sloxide.amr().amr.min()), 4)
+        -0.2996
+        """
+        y, theta, dim = self._rotation(signal, angle, dim)
+        return amr_analysis.amr(y, theta, dim=dim, reference=reference)
+
+    def amr_harmonics(
+        self,
+        signal: Variable = None,
+        *,
+        angle: Variable = None,
+        dim: str | None = None,
+        harmonics: tuple[int, ...] = (2, 4),
+        convention: Literal["signed", "positive"] = "signed",
+        reference: Literal["max", "mean", "theta0"] | None = "max",
+    ) -> xr.Dataset:
+        """Harmonics c0 + Σ c_k·cos(kθ − ω_k) of AMR rotations (AMR: anisotropic magnetoresistance).
+
+        As in the paper, the AMR in % (relative to ``reference``) is fitted,
+        so ``c`` is in %; ``reference=None`` fits the signal in its own units.
+        See :func:`sloxide.analysis.amr.amr_harmonics`.
+
+        Parameters
+        ----------
+        signal, angle, dim
+            As in :meth:`amr`.
+        harmonics : tuple of int, default (2, 4)
+        convention : {"signed", "positive"}, default "signed"
+            "signed" keeps ω_k within ±90° so c_k carries the sign.
+        reference : {"max", "mean", "theta0"} or None, default "max"
+
+        Returns
+        -------
+        xarray.Dataset
+            ``c0``, ``c`` and ``omega`` (deg) on dim ``harmonic``, ``c_stderr``,
+            ``omega_stderr``, ``fit``, ``residual_rms``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> theta = np.arange(0.0, 360.0, 5.0)
+        >>> ds = xr.Dataset({"R_xx": ("angle", 100 - 0.15 * np.cos(np.deg2rad(2 * theta)), {"units": "ohm"})},
+        ...                 coords={"angle": ("angle", theta, {"units": "deg"})})
+        >>> out = ds.sloxide.amr_harmonics()
+        >>> out.c.values.round(4) + 0.0
+        array([-0.15,  0.  ])
+        """
+        y, theta, dim = self._rotation(signal, angle, dim)
+        if reference is not None:
+            y = amr_analysis.amr(y, theta, dim=dim, reference=reference)["amr"]
+        return amr_analysis.amr_harmonics(
+            y, theta, dim=dim, harmonics=harmonics, convention=convention
+        )
+
+    # ------------------------------------------------------------------ X-ray spectra
+
+    def _spectra(
+        self, mu: Variable, energy: Variable, dim: str | None
+    ) -> tuple[xr.DataArray, str]:
+        """μ = TEY/I0 (or the given variable) with the energy as its ``dim`` coordinate."""
+        if mu is not None:
+            y = self._require("mu", mu, argument="mu")
+        else:
+            tey = self._require("tey", argument="mu", alternatives=("norm",))
+            i0 = self._find("i0")
+            check_units({"tey": (tey, "any"), "i0": (i0, "any")})
+            if i0 is None:
+                y = tey
+            else:
+                ratio = parse_units(units_of(tey) or "1") / parse_units(units_of(i0) or "1")
+                y = dequantify(tey) / dequantify(i0)
+                y.attrs = {"units": str(ratio), "long_name": "TEY/I0", "quantity": "mu"}
+        return self._on_energy(y.rename("mu"), energy, dim)
+
+    def _on_energy(
+        self, y: xr.DataArray, energy: Variable, dim: str | None
+    ) -> tuple[xr.DataArray, str]:
+        e = self._find("energy", energy, argument="energy")
+        if e is None:
+            raise MissingVariableError("energy", "energy", self._names())
+        check_units({"energy": (e, "eV")})
+        if e.name in y.dims:
+            return y, str(e.name)
+        if e.ndim != 1:
+            raise DataError(
+                f"the energy has dims {e.dims}; give the spectra one 1-D energy coordinate"
+            )
+        scan = dim or str(e.dims[0])
+        # The readback energies become the coordinate the spectrum is indexed by.
+        y = y.assign_coords(
+            energy=(scan, np.asarray(dequantify(e).values), {"units": units_of(e)})
+        )
+        return y.swap_dims({scan: "energy"}), "energy"
+
+    def normalize_xas(
+        self,
+        e0: Any = None,
+        pre1: Any = None,
+        pre2: Any = None,
+        norm1: Any = None,
+        norm2: Any = None,
+        nnorm: int | None = None,
+        *,
+        mu: Variable = None,
+        energy: Variable = None,
+        dim: str | None = None,
+        angle_dim: str = "incidence_angle",
+    ) -> xr.Dataset:
+        """Pre-edge subtraction and edge-step normalization, as larch's ``pre_edge`` (XAS: X-ray absorption spectroscopy).
+
+        μ = TEY/I0 by default. Windows are larch's names and meanings, eV
+        relative to e0. On an XLD pair (an ``incidence_angle`` dim) without an
+        explicit e0, e0 is found once on the angle-averaged spectrum and
+        shared, so both polarizations get the same e0 and windows. See
+        :func:`sloxide.analysis.xas.normalize_xas`.
+
+        Parameters
+        ----------
+        e0, pre1, pre2, norm1, norm2 : float or Quantity, optional
+            Edge energy (eV) and windows (eV relative to e0).
+        nnorm : int, optional
+            Degree of the post-edge polynomial.
+        mu, energy : str or xarray.DataArray, optional
+            Default: TEY/I0 and the ``energy`` variable or coordinate.
+        dim : str, optional
+            The scan dim of a raw run (default the energy's dim).
+        angle_dim : str, default "incidence_angle"
+
+        Returns
+        -------
+        xarray.Dataset
+            ``norm``, ``e0``, ``edge_step``, ``pre_edge``, ``post_edge`` and the
+            windows used.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> from scipy.special import erf
+        >>> e = np.arange(862.0, 885.0, 0.1)
+        >>> ds = xr.Dataset({"energy": ("time", e, {"units": "eV"}),
+        ...                  "tey": ("time", 0.35 * 0.5 * (1 + erf(e - 870.0)) + 0.1, {"units": "pA"}),
+        ...                  "i0": ("time", np.ones_like(e), {"units": "pA"})})
+        >>> out = ds.sloxide.normalize_xas(e0=870.0, pre1=-8, pre2=-3, norm1=9, norm2=15)
+        >>> round(float(out.edge_step), 4)
+        0.35
+        """
+        y, edim = self._spectra(mu, energy, dim)
+        if e0 is None and angle_dim in y.dims:
+            e0 = xas.normalize_xas(y.mean(angle_dim, keep_attrs=True), dim=edim)["e0"]
+        return xas.normalize_xas(
+            y, dim=edim, e0=e0, pre1=pre1, pre2=pre2, norm1=norm1, norm2=norm2, nnorm=nnorm
+        )
+
+    def _normalized(self, norm: Variable, dim: str | None) -> tuple[xr.DataArray, str]:
+        found = self._find("norm", norm, argument="norm")
+        if found is not None:
+            return self._on_energy(found, None, dim)
+        out = self.normalize_xas(dim=dim)
+        return out["norm"], "energy"
+
+    def xld(
+        self,
+        norm: Variable = None,
+        *,
+        dim: str | None = None,
+        angle_dim: str = "incidence_angle",
+        geometry_correction: bool = True,
+    ) -> xr.Dataset:
+        """I_ab, I_c, iso and XLD = I_ab − I_c of an XLD pair (XLD: X-ray linear dichroism).
+
+        Uses ``norm`` if present, else normalizes TEY/I0 first with a shared
+        e0. See :func:`sloxide.analysis.xld.xld`.
+
+        Parameters
+        ----------
+        norm : str or xarray.DataArray, optional
+            Normalized spectra on (``angle_dim``, energy).
+        dim : str, optional
+            The energy dim of raw runs.
+        angle_dim : str, default "incidence_angle"
+        geometry_correction : bool, default True
+
+        Returns
+        -------
+        xarray.Dataset
+            ``I_ab``, ``I_c``, ``iso``, ``xld``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> ds = xr.Dataset({"norm": (("incidence_angle", "energy"), [[1.0, 2.0], [1.15, 2.0]], {"units": "1"})},
+        ...                 coords={"incidence_angle": ("incidence_angle", [90.0, 30.0], {"units": "deg"}),
+        ...                         "energy": ("energy", [870.0, 871.0], {"units": "eV"})})
+        >>> ds.sloxide.xld().xld.values.round(6) + 0.0
+        array([-0.2,  0. ])
+        """
+        spectra, _ = self._normalized(norm, dim)
+        return xld_analysis.xld(
+            spectra, angle_dim=angle_dim, geometry_correction=geometry_correction
+        )
+
+    def orbital_polarization(
+        self,
+        n_eg: float = 1.0,
+        *,
+        norm: Variable = None,
+        dim: str | None = None,
+        angle_dim: str = "incidence_angle",
+        window: Any = xld_analysis.NI_L2_WINDOW,
+        step_center: Any = xld_analysis.NI_L2_STEP_CENTER,
+        step_width: Any = xld_analysis.NI_L2_STEP_WIDTH,
+        geometry_correction: bool = True,
+    ) -> xr.Dataset:
+        """Hole ratio X and orbital polarization P from a Ni L2 XLD pair.
+
+        See :func:`sloxide.analysis.xld.orbital_polarization`.
+
+        Parameters
+        ----------
+        n_eg : float, default 1
+            e_g electron count.
+        norm, dim, angle_dim
+            As in :meth:`xld`.
+        window : (float, float), default (866, 878)
+            Integration window (eV).
+        step_center, step_width : float, default 870.6, 0.8
+            The common isotropic erf step (eV).
+        geometry_correction : bool, default True
+
+        Returns
+        -------
+        xarray.Dataset
+            ``hole_ratio``, ``P``, ``P_stderr``, ``hole_ratio_stderr``, ``r``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> from sloxide.analysis.xld import edge_step_function
+        >>> e = np.arange(862.0, 885.0, 0.05)
+        >>> line = np.exp(-0.5 * ((e - 871.0) / 0.6) ** 2)
+        >>> i30 = 0.25 * line + 0.75 * 1.0981 * line
+        >>> ds = xr.Dataset({"norm": (("incidence_angle", "energy"),
+        ...                           np.stack([line, i30]) + edge_step_function(e, 870.6, 0.8), {"units": "1"})},
+        ...                 coords={"incidence_angle": ("incidence_angle", [90.0, 30.0], {"units": "deg"}),
+        ...                         "energy": ("energy", e, {"units": "eV"})})
+        >>> round(float(ds.sloxide.orbital_polarization().P), 3)
+        0.19
+        """
+        spectra, edim = self._normalized(norm, dim)
+        return xld_analysis.orbital_polarization(
+            spectra,
+            dim=edim,
+            angle_dim=angle_dim,
+            n_eg=n_eg,
+            window=window,
+            step_center=step_center,
+            step_width=step_width,
+            geometry_correction=geometry_correction,
+        )
+
+    def ni_valence(
+        self,
+        norm: Variable = None,
+        *,
+        dim: str | None = None,
+        angle_dim: str = "incidence_angle",
+    ) -> xr.Dataset:
+        """Ni²⁺ fraction indicator I_a/(I_a + I_b) from a two-Gaussian fit of the Ni L2 edge.
+
+        On an XLD pair the isotropic spectrum (2·I_ab + I_c)/3 is fitted. See
+        :func:`sloxide.analysis.xas.ni_valence`.
+
+        Parameters
+        ----------
+        norm : str or xarray.DataArray, optional
+            Normalized Ni L2 spectrum; default ``norm``, else TEY/I0 normalized.
+        dim : str, optional
+        angle_dim : str, default "incidence_angle"
+
+        Returns
+        -------
+        xarray.Dataset
+            ``ratio``, ``ratio_stderr``, ``center_a``, ``center_b``, ``fit``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> e = np.arange(866.0, 876.0, 0.05)
+        >>> g = lambda c, s, a: a * np.exp(-0.5 * ((e - c) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+        >>> ds = xr.Dataset({"norm": ("energy", g(870.2, 0.4, 0.4) + g(871.5, 0.55, 0.6), {"units": "1"})},
+        ...                 coords={"energy": ("energy", e, {"units": "eV"})})
+        >>> round(float(ds.sloxide.ni_valence().ratio), 3)
+        0.4
+        """
+        spectra, edim = self._normalized(norm, dim)
+        if angle_dim in spectra.dims:
+            spectra = xld_analysis.xld(spectra, angle_dim=angle_dim)["iso"]
+        return xas.ni_valence(spectra, dim=edim)
+
 
 @xr.register_dataarray_accessor("sloxide")
 class SloxideDataArrayAccessor:
@@ -603,3 +963,93 @@ class SloxideDataArrayAccessor:
         75.0
         """
         return self._dataset().curie_temperature(**kwargs)
+
+    def amr(self, **kwargs: Any) -> xr.Dataset:
+        """See :meth:`SloxideDatasetAccessor.amr`; the DataArray is R_xx or ρ_xx.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> theta = np.arange(0.0, 360.0, 90.0)
+        >>> R = xr.DataArray([99.0, 100.0, 99.0, 100.0], dims="angle", attrs={"units": "ohm"},
+        ...                  coords={"angle": ("angle", theta, {"units": "deg"})})
+        >>> R.sloxide.amr().amr.values
+        array([-1.,  0., -1.,  0.])
+        """
+        return self._dataset().amr(signal=self._da, **kwargs)
+
+    def amr_harmonics(self, **kwargs: Any) -> xr.Dataset:
+        """See :meth:`SloxideDatasetAccessor.amr_harmonics`; the DataArray is R_xx or ρ_xx.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> theta = np.arange(0.0, 360.0, 5.0)
+        >>> R = xr.DataArray(100 - 0.15 * np.cos(np.deg2rad(2 * theta)), dims="angle",
+        ...                  attrs={"units": "ohm"}, coords={"angle": ("angle", theta, {"units": "deg"})})
+        >>> R.sloxide.amr_harmonics(reference=None).c.values.round(4) + 0.0
+        array([-0.15,  0.  ])
+        """
+        return self._dataset().amr_harmonics(signal=self._da, **kwargs)
+
+    def normalize_xas(self, *args: Any, **kwargs: Any) -> xr.Dataset:
+        """See :meth:`SloxideDatasetAccessor.normalize_xas`; the DataArray is μ(E).
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> from scipy.special import erf
+        >>> e = np.arange(862.0, 885.0, 0.1)
+        >>> mu = xr.DataArray(0.35 * 0.5 * (1 + erf(e - 870.0)), dims="energy", attrs={"units": "1"},
+        ...                   coords={"energy": ("energy", e, {"units": "eV"})})
+        >>> round(float(mu.sloxide.normalize_xas(870.0, -8, -3, 9, 15).edge_step), 4)
+        0.35
+        """
+        return self._dataset().normalize_xas(*args, mu=self._da, **kwargs)
+
+    def xld(self, **kwargs: Any) -> xr.Dataset:
+        """See :meth:`SloxideDatasetAccessor.xld`; the DataArray is the normalized pair.
+
+        Examples
+        --------
+        >>> import xarray as xr, sloxide
+        >>> pair = xr.DataArray([[1.0], [1.15]], dims=("incidence_angle", "energy"), attrs={"units": "1"},
+        ...     coords={"incidence_angle": ("incidence_angle", [90.0, 30.0], {"units": "deg"}),
+        ...             "energy": ("energy", [871.0], {"units": "eV"})})
+        >>> pair.sloxide.xld().I_c.values.round(6)
+        array([1.2])
+        """
+        return self._dataset().xld(norm=self._da, **kwargs)
+
+    def orbital_polarization(self, n_eg: float = 1.0, **kwargs: Any) -> xr.Dataset:
+        """See :meth:`SloxideDatasetAccessor.orbital_polarization`; the DataArray is the normalized pair.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> from sloxide.analysis.xld import edge_step_function
+        >>> e = np.arange(862.0, 885.0, 0.05)
+        >>> line = np.exp(-0.5 * ((e - 871.0) / 0.6) ** 2)
+        >>> pair = xr.DataArray(np.stack([line, 1.07358 * line]) + edge_step_function(e, 870.6, 0.8),
+        ...     dims=("incidence_angle", "energy"), attrs={"units": "1"},
+        ...     coords={"incidence_angle": ("incidence_angle", [90.0, 30.0], {"units": "deg"}),
+        ...             "energy": ("energy", e, {"units": "eV"})})
+        >>> round(float(pair.sloxide.orbital_polarization().P), 3)
+        0.19
+        """
+        return self._dataset().orbital_polarization(n_eg, norm=self._da, **kwargs)
+
+    def ni_valence(self, **kwargs: Any) -> xr.Dataset:
+        """See :meth:`SloxideDatasetAccessor.ni_valence`; the DataArray is a normalized Ni L2 spectrum.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> e = np.arange(866.0, 876.0, 0.05)
+        >>> g = lambda c, s, a: a * np.exp(-0.5 * ((e - c) / s) ** 2) / (s * np.sqrt(2 * np.pi))
+        >>> norm = xr.DataArray(g(870.2, 0.4, 0.4) + g(871.5, 0.55, 0.6), dims="energy",
+        ...                     attrs={"units": "1"}, coords={"energy": ("energy", e, {"units": "eV"})})
+        >>> round(float(norm.sloxide.ni_valence().ratio), 3)
+        0.4
+        """
+        return self._dataset().ni_valence(norm=self._da, **kwargs)
