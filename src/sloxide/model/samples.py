@@ -1,7 +1,8 @@
-"""The samples of the paper and their model parameters (PHYSICS.md section 7 table).
+"""The samples of the paper and their model parameters (PHYSICS.md sections 0, 6 and 7).
 
-Labels follow PHYSICS.md: values marked [P] are stated in the paper, [D]
-derived from its numbers, the rest [A] assumed placeholders.
+Labels follow PHYSICS.md: [P] stated in the paper, [D] derived from its
+numbers, [A] assumed placeholders (every unlabelled value is [A]).
+Units are in the field names.
 """
 
 from __future__ import annotations
@@ -10,12 +11,32 @@ from dataclasses import dataclass
 
 from ..analysis.multilayer import superlattice_thickness
 
-__all__ = ["Sample", "SAMPLES", "SUPERLATTICES"]
+__all__ = ["HallBar", "Sample", "SAMPLES", "SUPERLATTICES", "HALL_BAR"]
+
+
+@dataclass(frozen=True)
+class HallBar:
+    """Hall-bar geometry and excitation [P]: 200 × 1200 µm, 100 µA along [100].
+
+    Examples
+    --------
+    >>> from sloxide.model.samples import HALL_BAR
+    >>> HALL_BAR.width_um, HALL_BAR.length_um, HALL_BAR.current_uA
+    (200.0, 1200.0, 100.0)
+    """
+
+    width_um: float = 200.0
+    length_um: float = 1200.0  # taken as the voltage-probe spacing [A]
+    current_uA: float = 100.0
+    current_axis: str = "[100]"
+
+
+HALL_BAR = HallBar()
 
 
 @dataclass(frozen=True)
 class Sample:
-    """Model parameters of one sample; units are in the field names.
+    """Model parameters of one sample (PHYSICS.md §7 table).
 
     Examples
     --------
@@ -23,6 +44,8 @@ class Sample:
     >>> s = SAMPLES["C10/L6"]
     >>> s.thickness_nm, s.rho300_mohm_cm, s.coercive_field_2k_T
     (61.54, 0.6, 0.97)
+    >>> SAMPLES["C2/L2"].vrh
+    True
     """
 
     name: str
@@ -30,42 +53,96 @@ class Sample:
     m_lno: int
     thickness_nm: float
     rho300_mohm_cm: float
-    rho_residual_mohm_cm: float
-    log_gamma_mohm_cm: float
-    log_temperature_K: float
-    r0_uohm_cm_per_T: float
-    sigma_ah0_S_per_cm: float
-    coercive_field_2k_T: float
-    mr_9T_2K_percent: float
+    rho_residual_mohm_cm: float = 0.0
+    log_gamma_mohm_cm: float = 0.0
+    log_temperature_K: float = 15.0
+    r0_uohm_cm_per_T: float = 0.02
+    sigma_ah0_S_per_cm: float = 0.0
+    coercive_field_2k_T: float = 0.0
+    mr_9T_2K_percent: float = 0.0
     ms_exponent: float = 0.5
+    magnetization_emu_cm3: float = 0.0
+    valence_ratio: float = 0.0  # I_a/(I_a + I_b) of the Ni L2 double peak
+    orbital_polarization: float = 0.10
+    amr_2fold_percent: float = 0.10  # A2 of −A2·cos 2θ in the (001) plane
+    amr_4fold_percent: float = 0.0  # A4 of −A4·m_s²·cos 4θ in the (001) plane
     repetitions: int = 10
     substrate: str = "LSAT"
+    vrh: bool = False  # variable-range hopping ρ(T) (C2/L2)
+
+    @property
+    def ferromagnetic(self) -> bool:
+        """True for the samples with an anomalous Hall loop."""
+        return self.sigma_ah0_S_per_cm > 0
+
+    @property
+    def has_nickel(self) -> bool:
+        """True for the samples with LaNiO3 layers (a Ni L2 edge)."""
+        return self.m_lno > 0
+
+    @property
+    def has_ruthenium(self) -> bool:
+        """True for the samples with CaRuO3 layers (Ru M2,3 edges)."""
+        return self.n_cro > 0
 
 
-def _sl(
-    name: str,
-    n: int,
-    m: int,
-    rho: tuple[float, float, float, float],
-    hall: tuple[float, float],
-    coercive: float,
-    mr: float,
-    exponent: float = 0.5,
-) -> Sample:
-    """A superlattice row: ρ300, ρ_r, γ, T_u; R0, σ_AH0; H_C(2 K); MR(9 T, 2 K)."""
+def _superlattice(name: str, n: int, m: int, **params: float) -> Sample:
     thickness = float(superlattice_thickness(n, m).magnitude)
-    return Sample(name, n, m, thickness, *rho, *hall, coercive, mr, ms_exponent=exponent)
+    return Sample(name, n, m, thickness, **params)  # type: ignore[arg-type]
 
 
-#: The ferromagnetic superlattices with transport loops (C2/L2 is variable-range hopping).
-SUPERLATTICES: dict[str, Sample] = {
+#: The superlattices [(CaRuO3)_n/(LaNiO3)_m]_10 on LSAT and the bare films.
+SAMPLES: dict[str, Sample] = {
     s.name: s
     for s in (
-        _sl("C10/L2", 10, 2, (2.06, 1.55, 0.03, 20.0), (0.02, 0.30), 1.2, -0.8, exponent=1.5),
-        _sl("C10/L4", 10, 4, (0.95, 0.66, 0.008, 15.0), (0.02, 0.24), 1.0, -0.7),
-        _sl("C10/L6", 10, 6, (0.60, 0.38, 0.004, 15.0), (0.02, 0.199), 0.97, -0.65),
-        _sl("C10/L8", 10, 8, (0.48, 0.29, 0.003, 15.0), (0.02, 0.15), 0.8, -0.6),
-        _sl("C2/L6", 2, 6, (0.400, 0.26, 0.004, 20.0), (-0.015, 0.05), 0.08, -0.3),
+        # ρ = 1.94·exp((257 K/T)^(1/3)) mΩ·cm: 5 at 300 K, 300 at 2 K [P: 2–3 orders higher].
+        _superlattice(
+            "C2/L2", 2, 2, rho300_mohm_cm=5.0, vrh=True, r0_uohm_cm_per_T=0.0,
+            valence_ratio=0.42, orbital_polarization=0.19, amr_2fold_percent=0.10,
+        ),
+        _superlattice(
+            "C10/L2", 10, 2, rho300_mohm_cm=2.06, rho_residual_mohm_cm=1.55,
+            log_gamma_mohm_cm=0.03, log_temperature_K=20.0, sigma_ah0_S_per_cm=0.30,
+            coercive_field_2k_T=1.2, mr_9T_2K_percent=-0.8, ms_exponent=1.5,
+            magnetization_emu_cm3=20.0, valence_ratio=0.45, amr_2fold_percent=0.15,
+        ),
+        _superlattice(
+            "C10/L4", 10, 4, rho300_mohm_cm=0.95, rho_residual_mohm_cm=0.66,
+            log_gamma_mohm_cm=0.008, sigma_ah0_S_per_cm=0.24, coercive_field_2k_T=1.0,
+            mr_9T_2K_percent=-0.7, magnetization_emu_cm3=17.0, valence_ratio=0.40,
+            amr_2fold_percent=0.13,
+        ),
+        _superlattice(
+            "C10/L6", 10, 6, rho300_mohm_cm=0.60, rho_residual_mohm_cm=0.38,
+            log_gamma_mohm_cm=0.004, sigma_ah0_S_per_cm=0.199, coercive_field_2k_T=0.97,
+            mr_9T_2K_percent=-0.65, magnetization_emu_cm3=15.0, valence_ratio=0.36,
+            amr_2fold_percent=0.12,
+        ),
+        _superlattice(
+            "C10/L8", 10, 8, rho300_mohm_cm=0.48, rho_residual_mohm_cm=0.29,
+            log_gamma_mohm_cm=0.003, sigma_ah0_S_per_cm=0.15, coercive_field_2k_T=0.8,
+            mr_9T_2K_percent=-0.6, magnetization_emu_cm3=13.0, valence_ratio=0.33,
+            amr_2fold_percent=0.11,
+        ),
+        _superlattice(
+            "C2/L6", 2, 6, rho300_mohm_cm=0.400, rho_residual_mohm_cm=0.26,
+            log_gamma_mohm_cm=0.004, log_temperature_K=20.0, r0_uohm_cm_per_T=-0.015,
+            sigma_ah0_S_per_cm=0.05, coercive_field_2k_T=0.08, mr_9T_2K_percent=-0.3,
+            magnetization_emu_cm3=10.0, valence_ratio=0.30, amr_2fold_percent=0.08,
+            amr_4fold_percent=0.03,
+        ),
+        Sample(
+            "LNO", 0, 25, 10.0, rho300_mohm_cm=0.25, rho_residual_mohm_cm=0.10,
+            r0_uohm_cm_per_T=-0.015, valence_ratio=0.05, amr_2fold_percent=0.05,
+            repetitions=1,
+        ),
+        Sample(
+            "CRO", 20, 0, 8.0, rho300_mohm_cm=0.90, rho_residual_mohm_cm=0.35,
+            log_gamma_mohm_cm=0.005, log_temperature_K=10.0, amr_2fold_percent=0.10,
+            repetitions=1,
+        ),
     )
-}
-SAMPLES = SUPERLATTICES
+}  # fmt: skip
+
+#: The ferromagnetic superlattices, which show anomalous Hall loops.
+SUPERLATTICES: dict[str, Sample] = {k: s for k, s in SAMPLES.items() if s.ferromagnetic}
