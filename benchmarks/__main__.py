@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import amr
+from . import amr, xas
 
 
 def _print(title: str, figures: dict[str, float]) -> None:
@@ -19,6 +19,8 @@ def main() -> None:
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     _print("amr_harmonics", amr.run(n_curves=100_000 // scale))
+    _print("amr_harmonics on dask, streamed", amr.streaming(n_curves=100_000 // scale))
+    _print("normalize_xas", xas.run(n_spectra=10_000 // scale))
 
 
 if __name__ == "__main__":

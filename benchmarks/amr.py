@@ -77,3 +77,41 @@ def run(n_curves: int = 100_000, n_angles: int = 360, loop_subset: int = 200) ->
         "curve_fit loop / amr_harmonics": t_loop / t_ours,
         **figures,
     }
+
+
+def _streaming_peak(n_curves: int, n_angles: int, chunk: int) -> float:
+    import tracemalloc
+
+    import dask.array
+
+    theta = np.arange(n_angles) * 360.0 / n_angles
+    truth = _model(np.deg2rad(theta), 0.0, 0.3, np.deg2rad(10.0), 0.05, 0.0)
+    noise = dask.array.random.default_rng(0).standard_normal(
+        (n_curves, n_angles), chunks=(chunk, n_angles)
+    )
+    da = xr.DataArray(
+        truth + 0.005 * noise,
+        dims=("curve", "angle"),
+        coords={"angle": ("angle", theta, {"units": "deg"})},
+        attrs={"units": "percent"},
+    )
+    lazy = amr_harmonics(da)
+    tracemalloc.start()
+    lazy.c.compute(scheduler="threads")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return float(peak)
+
+
+def streaming(
+    n_curves: int = 100_000, n_angles: int = 360, chunk: int = 5_000
+) -> dict[str, float]:
+    """Peak traced memory of a lazy dask fit of N and 2N curves: bounded if it does not grow."""
+    peak = _streaming_peak(n_curves, n_angles, chunk)
+    peak_double = _streaming_peak(2 * n_curves, n_angles, chunk)
+    return {
+        "stack size, N curves (MB)": n_curves * n_angles * 8 / 1e6,
+        "peak traced memory, N curves (MB)": peak / 1e6,
+        "peak traced memory, 2N curves (MB)": peak_double / 1e6,
+        "peak(2N) / peak(N) (bounded: about 1)": peak_double / peak,
+    }
