@@ -18,6 +18,8 @@ __all__ = [
     "coercive_field",
     "loop_width",
     "branch_magnetization",
+    "LoopMemory",
+    "PARAMAGNETIC_BELOW",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -113,3 +115,52 @@ def branch_magnetization(field: Any, branch: Any, coercive: Any, width: Any) -> 
     h = np.asarray(field, dtype=float)
     sign = np.asarray(branch, dtype=float)
     return np.tanh((h - sign * np.asarray(coercive)) / np.asarray(width))
+
+
+#: Below this reduced magnetization the sample is paramagnetic: cooling through T_c in a
+#: field magnetizes it along the field, in zero field it is left unmagnetized.
+PARAMAGNETIC_BELOW = 1e-3
+
+
+class LoopMemory:
+    """Hysteresis memory of one sample: which saturation the field history reached last.
+
+    ``state`` is +1 after +saturation (the sample is on the down branch), −1 after
+    −saturation (up branch) and 0 when unmagnetized (zero-field cooled, virgin curve).
+    Saturation is reached at |µ0H| ≥ H_C + 3w. Above T_c (m_s < 1e-3) the state follows
+    the sign of the field, so field cooling magnetizes the sample along the field. There
+    are no minor loops: a reversal before saturation stays on the same branch [A].
+
+    Examples
+    --------
+    >>> from sloxide.model.magnetism import LoopMemory
+    >>> memory = LoopMemory()
+    >>> memory.observe(9.0, coercive=0.97, width=0.659, m_s=1.0)
+    >>> round(float(memory.magnetization(0.0, 0.97, 0.659)), 2)  # down branch at zero field
+    0.9
+    >>> memory.observe(-9.0, coercive=0.97, width=0.659, m_s=1.0)
+    >>> round(float(memory.magnetization(0.0, 0.97, 0.659)), 2)
+    -0.9
+    """
+
+    def __init__(self, state: int = 0) -> None:
+        self.state = state
+
+    def observe(self, field: float, coercive: float, width: float, m_s: float) -> None:
+        """Update the memory with a field the sample has been exposed to."""
+        if m_s < PARAMAGNETIC_BELOW:
+            self.state = int(np.sign(field))
+        elif field >= coercive + 3 * width:
+            self.state = 1
+        elif field <= -(coercive + 3 * width):
+            self.state = -1
+
+    def magnetization(self, field: Any, coercive: float, width: float) -> FloatArray:
+        """m_b at ``field`` on the branch the history selects (the virgin curve averages both)."""
+        down = branch_magnetization(field, -1, coercive, width)
+        up = branch_magnetization(field, 1, coercive, width)
+        if self.state > 0:
+            return down
+        if self.state < 0:
+            return up
+        return 0.5 * (up + down)
