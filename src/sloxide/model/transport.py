@@ -15,7 +15,6 @@ from scipy.interpolate import PchipInterpolator
 
 from .magnetism import (
     LoopMemory,
-    branch_magnetization,
     coercive_field,
     loop_width,
     saturation_magnetization,
