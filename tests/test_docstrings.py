@@ -26,6 +26,10 @@ MODULES = [
     "sloxide.analysis.xas",
     "sloxide.model.magnetism",
     "sloxide.model.transport",
+    "sloxide.model.spectra",
+    "sloxide.devices.signals",
+    "sloxide.devices.positioner",
+    "sloxide.devices.sim",
     "sloxide.report",
 ]
 

@@ -1,0 +1,381 @@
+"""SimWorld: one consistent simulated lab that every sim device reads and drives.
+
+The world holds the sample, the axes (temperature, field, angle, energy,
+incidence angle), the beam and a clock; the physics comes from
+:mod:`sloxide.model`. In ``"instant"`` mode a commanded axis is there at once;
+in ``"realistic"`` mode it travels at its rate, and readbacks follow the clock.
+Noise is seeded. Faults can be injected to exercise suspenders and timeouts.
+
+>>> from sloxide.devices.sim import SimWorld, sim_lab
+>>> world = SimWorld(sample="C10/L6", mode="instant", seed=0)
+>>> lab = sim_lab(world)
+>>> sorted(lab)
+['beamline', 'cryostat', 'hallbar', 'rotator']
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from ..model.magnetism import (
+    LoopMemory,
+    coercive_field,
+    loop_width,
+    saturation_magnetization,
+)
+from ..model.samples import HALL_BAR, SAMPLES, HallBar, Sample
+from ..model.spectra import EDGES, tey
+from ..model.transport import hall_bar_resistances, resistivities
+
+__all__ = ["SimWorld", "sim_lab", "FAULTS", "AXES"]
+
+#: Faults a world can be put into (DESIGN.md, "Simulated time").
+FAULTS = (
+    "beam_dump",
+    "shutter_closed",
+    "quench",
+    "temperature_excursion",
+    "stuck_readback",
+    "detector_timeout",
+)
+
+#: Axis: (start, realistic rate per s, readback noise σ), units K, T, deg, eV, deg.
+AXES: dict[str, tuple[float, float, float]] = {
+    "temperature": (300.0, 2.0, 1e-3),
+    "field": (0.0, 0.02, 1e-5),
+    "angle": (90.0, 5.0, 1e-3),
+    "energy": (870.0, 2.0, 1e-3),
+    "incidence_angle": (90.0, 2.0, 1e-3),
+}
+
+RING_CURRENT_MA = 400.0
+EXCURSION_K = 5.0
+# Magnetometry [A]: a 5 × 5 mm² film on a 0.5 mm LSAT substrate, whose diamagnetism
+# (χ = −1e-6 emu/(cm³·Oe)) and paramagnetic impurities (C = 5e-5 emu·K/(cm³·Oe))
+# make the background that magnetization.substrate_background removes.
+FILM_AREA_CM2 = 0.25
+SUBSTRATE_VOLUME_CM3 = 0.25 * 0.05
+CHI_SUBSTRATE = -1e-6
+CURIE_SUBSTRATE = 5e-5
+MOMENT_NOISE = 0.005  # relative, PHYSICS.md §7
+
+
+@dataclass
+class _Axis:
+    """Where an axis is, where it goes, and how fast."""
+
+    start: float
+    target: float
+    rate: float
+    noise: float
+    t0: float = 0.0
+
+    def at(self, now: float, instant: bool) -> float:
+        if instant or not math.isfinite(self.rate) or self.rate <= 0:
+            return self.target
+        travel = self.rate * max(now - self.t0, 0.0)
+        distance = self.target - self.start
+        if abs(distance) <= travel:
+            return self.target
+        return self.start + math.copysign(travel, distance)
+
+
+@dataclass
+class _Beam:
+    shutter_open: bool = True
+    ring_current: float = RING_CURRENT_MA
+    i0_per_mA: float = 2.5e-3  # pA of I0 per mA of ring current [A]
+    faults: set[str] = field(default_factory=set)
+
+
+class SimWorld:
+    """The simulated lab state shared by all sim devices.
+
+    Parameters
+    ----------
+    sample : str, default "C10/L6"
+        A key of :data:`sloxide.model.samples.SAMPLES`.
+    mode : {"instant", "realistic"}, default "instant"
+        Instant moves (tests, the demo) or moves at the rates of :data:`AXES`.
+    seed : int, default 0
+        Seed of all noise.
+    hall_bar : HallBar, optional
+        Geometry and excitation; default 200 × 1200 µm, 100 µA.
+
+    Examples
+    --------
+    >>> from sloxide.devices.sim import SimWorld
+    >>> world = SimWorld(sample="C10/L6", seed=1)
+    >>> world.command("temperature", 2.0)
+    >>> world.position("temperature")
+    2.0
+    >>> world.set_sample("C2/L6")
+    >>> world.sample.name, world.position("temperature")
+    ('C2/L6', 2.0)
+    """
+
+    def __init__(
+        self,
+        sample: str = "C10/L6",
+        mode: Literal["instant", "realistic"] = "instant",
+        seed: int = 0,
+        hall_bar: HallBar = HALL_BAR,
+    ) -> None:
+        if mode not in ("instant", "realistic"):
+            raise ValueError(f"mode must be 'instant' or 'realistic', got {mode!r}")
+        self.mode = mode
+        self.rng = np.random.default_rng(seed)
+        self.hall_bar = hall_bar
+        self.plane = "(010)"
+        self.edge = "Ni L2"
+        self.hall_sign = 1
+        self._lock = threading.RLock()
+        now = time.monotonic()
+        self._axes = {
+            key: _Axis(start, start, rate if mode == "realistic" else math.inf, noise, now)
+            for key, (start, rate, noise) in AXES.items()
+        }
+        self._frozen: dict[str, float] = {}
+        self.beam = _Beam()
+        self.sample: Sample = SAMPLES["C10/L6"]
+        self.memory = LoopMemory()
+        self.set_sample(sample)
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def instant(self) -> bool:
+        return self.mode == "instant"
+
+    @property
+    def faults(self) -> frozenset[str]:
+        """The faults in force."""
+        return frozenset(self.beam.faults)
+
+    def set_sample(self, name: str) -> None:
+        """Mount another sample: T, field and angle stay; the new sample is unmagnetized."""
+        if name not in SAMPLES:
+            raise ValueError(f"unknown sample {name!r}; known: {sorted(SAMPLES)}")
+        with self._lock:
+            self.sample = SAMPLES[name]
+            self.memory = LoopMemory()
+
+    def rate(self, key: str) -> float:
+        """Travel rate of an axis per second (inf in instant mode)."""
+        return self._axes[key].rate
+
+    def command(self, key: str, target: float) -> None:
+        """Send an axis to ``target``; in instant mode it is there at once."""
+        with self._lock:
+            axis = self._axes[key]
+            now = time.monotonic()
+            axis.start = axis.at(now, self.instant)
+            axis.target = float(target)
+            axis.t0 = now
+            self._observe()
+
+    def position(self, key: str) -> float:
+        """Where an axis truly is now (faults included), without noise."""
+        with self._lock:
+            here = self._axes[key].at(time.monotonic(), self.instant)
+            if key == "field" and "quench" in self.beam.faults:
+                return 0.0
+            if key == "temperature" and "temperature_excursion" in self.beam.faults:
+                return here + EXCURSION_K
+            return here
+
+    def readback(self, key: str) -> float:
+        """What the axis readback shows: position plus noise, frozen under "stuck_readback"."""
+        with self._lock:
+            if "stuck_readback" in self.beam.faults and key in self._frozen:
+                return self._frozen[key]
+            value = self.position(key) + self._axes[key].noise * float(self.rng.standard_normal())
+            self._frozen[key] = value
+            return value
+
+    def inject(self, fault: str) -> None:
+        """Turn a fault on: one of :data:`FAULTS`."""
+        if fault not in FAULTS:
+            raise ValueError(f"unknown fault {fault!r}; known: {list(FAULTS)}")
+        with self._lock:
+            self.beam.faults.add(fault)
+            if fault == "quench":
+                self._axes["field"].start = self._axes["field"].target = 0.0
+                self._observe()
+
+    def clear(self) -> None:
+        """Turn every fault off."""
+        with self._lock:
+            self.beam.faults.clear()
+
+    # ------------------------------------------------------------------ physics
+
+    def _observe(self) -> None:
+        """Let the sample's hysteresis memory see the present field and temperature."""
+        t = self.position("temperature")
+        h = self.position("field")
+        if self.plane == "(010)":
+            h = h * math.sin(math.radians(self.position("angle")))
+        else:
+            h = 0.0
+        s = self.sample
+        m_s = float(saturation_magnetization(t, exponent=s.ms_exponent))
+        hc = float(coercive_field(t, s.coercive_field_2k_T))
+        self.memory.observe(h, hc, float(loop_width(hc)), m_s if s.ferromagnetic else 0.0)
+
+    def hall_resistances(self) -> tuple[float, float]:
+        """A fresh R_xx and R_xy reading in Ω, with noise."""
+        with self._lock:
+            self._observe()
+            rho_xx, rho_xy = resistivities(
+                self.sample,
+                self.position("temperature"),
+                self.position("field"),
+                self.memory,
+                self.position("angle"),
+                self.plane,
+                self.rng,
+                self.hall_sign,
+            )
+            r_xx, r_xy = hall_bar_resistances(rho_xx, rho_xy, self.sample, self.hall_bar)
+            return float(r_xx), float(r_xy)
+
+    def moment(self) -> float:
+        """A fresh magnetometer reading in emu: film moment plus substrate background."""
+        with self._lock:
+            self._observe()
+            s = self.sample
+            t = self.position("temperature")
+            h = self.position("field")
+            film = 0.0
+            if s.ferromagnetic:
+                m_s = float(saturation_magnetization(t, exponent=s.ms_exponent))
+                hc = float(coercive_field(t, s.coercive_field_2k_T))
+                m_b = float(self.memory.magnetization(h, hc, float(loop_width(hc))))
+                volume = FILM_AREA_CM2 * s.thickness_nm * 1e-7
+                film = s.magnetization_emu_cm3 * volume * m_s * m_b
+                film *= 1 + MOMENT_NOISE * float(self.rng.standard_normal())
+            h_oe = h * 1e4
+            background = SUBSTRATE_VOLUME_CM3 * h_oe * (CHI_SUBSTRATE + CURIE_SUBSTRATE / t)
+            return film + background
+
+    def beam_signals(self) -> tuple[float, float]:
+        """A fresh TEY and I0 reading in pA at the present energy and incidence angle."""
+        with self._lock:
+            ring = self.ring_current()
+            open_ = self.shutter_open()
+            i0 = self.beam.i0_per_mA * ring if open_ else 0.0
+            dark = 1e-4 * float(self.rng.standard_normal())
+            if i0 == 0.0:
+                return dark, dark
+            energy = self.position("energy")
+            signal = tey(
+                self.sample,
+                np.array([energy]),
+                self.position("incidence_angle"),
+                _edge_for(energy),
+                i0=i0,
+            )
+            noise = 1e-3 * 0.35 * i0 * float(self.rng.standard_normal())
+            return float(signal[0]) + noise, i0
+
+    def ring_current(self) -> float:
+        return 0.0 if "beam_dump" in self.beam.faults else self.beam.ring_current
+
+    def shutter_open(self) -> bool:
+        return self.beam.shutter_open and "shutter_closed" not in self.beam.faults
+
+
+def _edge_for(energy: float) -> str:
+    """The absorption edge whose scan range holds ``energy`` (the nearest otherwise)."""
+    best, distance = "Ni L2", math.inf
+    for name, spec in EDGES.items():
+        low, high = spec.start_eV, spec.stop_eV
+        if low <= energy <= high:
+            return name
+        d = min(abs(energy - low), abs(energy - high))
+        if d < distance:
+            best, distance = name, d
+    return best
+
+
+def sim_lab(world: SimWorld) -> dict[str, Any]:
+    """The four simulated instruments bound to ``world``, named as DESIGN.md fixes.
+
+    Returns
+    -------
+    dict
+        ``{"cryostat": SimCryostat, "hallbar": SimHallBar, "rotator": SimRotator,
+        "beamline": SimBeamline}``.
+
+    Examples
+    --------
+    >>> from sloxide.devices.sim import SimWorld, sim_lab
+    >>> lab = sim_lab(SimWorld(sample="C10/L6"))
+    >>> lab["hallbar"].trigger().wait(1)
+    >>> round(lab["hallbar"].R_xx.get())  # C10/L6 at 300 K: 0.60 mΩ·cm on the 200 × 1200 µm bar
+    585
+    """
+    from .beamline import SimBeamline
+    from .cryostat import SimCryostat
+    from .rotator import SimRotator
+    from .transport import SimHallBar
+
+    return {
+        "cryostat": SimCryostat(name="cryostat", world=world),
+        "hallbar": SimHallBar(name="hallbar", world=world),
+        "rotator": SimRotator(name="rotator", world=world),
+        "beamline": SimBeamline(name="beamline", world=world),
+    }
+
+
+class SimAxis:
+    """Mixin that binds a :class:`~sloxide.devices.positioner.Positioner` to a world axis.
+
+    The readback is the world's (noisy, possibly frozen) readback; putting the
+    setpoint commands the world. A tolerance band narrower than three standard
+    deviations of the readback noise is refused, since no move could settle in it.
+    """
+
+    world_key: str = ""
+    world: SimWorld
+    readback: Any
+    setpoint: Any
+    rate: Any
+    name: str
+    egu: str
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        world = self.root.world  # type: ignore[attr-defined]
+        self.rate.put(world.rate(self.world_key))
+        self.setpoint.put(world.position(self.world_key))
+
+    def _after_setpoint(self, value: float) -> None:
+        self.root.world.command(self.world_key, value)  # type: ignore[attr-defined]
+
+    def _check_target(self, target: float) -> None:
+        noise = AXES[self.world_key][2]
+        band = self.band(target)  # type: ignore[attr-defined]
+        if band < 3 * noise:
+            raise ValueError(
+                f"{self.name}: the tolerance band ±{band:g} {self.egu} is tighter than 3σ of "
+                f"the readback noise ({noise:g} {self.egu}); no move could settle. Raise "
+                f"{self.name}.tolerance"
+            )
+
+
+def world_readback(key: str) -> Any:
+    """A readback component for the world axis ``key`` (hinted, units of the axis)."""
+    from ophyd import Component as Cpt
+    from ophyd import Kind
+
+    from .signals import WorldSignal
+
+    return Cpt(WorldSignal, read=lambda world: world.readback(key), kind=Kind.hinted)
