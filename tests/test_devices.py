@@ -418,3 +418,30 @@ def test_epics_variants_share_the_component_names(cls, signals, lab):
             pv += component.suffix
             owner = component.cls
         assert pv.endswith(suffix), (dotted, pv)
+
+
+def test_the_cryostat_temperature_changes_what_the_instruments_read(lab, RE):
+    cryostat, hallbar = lab["cryostat"], lab["hallbar"]
+    readings = {}
+    for temperature in (300.0, 5.0):
+        RE(bps.mv(cryostat.temperature, temperature, cryostat.field, 0.2))
+        hallbar.trigger().wait(1)
+        cryostat.trigger().wait(1)
+        readings[temperature] = (hallbar.R_xx.get(), cryostat.moment.get())
+    # ρ(300 K)/ρ(5 K) = 0.60/0.39 for C10/L6, and the film is ferromagnetic at 5 K only.
+    assert readings[300.0][0] / readings[5.0][0] == pytest.approx(1.54, rel=0.02)
+    assert readings[5.0][1] > readings[300.0][1] + 1e-5
+
+
+def test_field_cooled_magnetization_gives_the_curie_temperature(lab, RE):
+    # FC M(T) at 0.2 T through the magnetometer, background subtracted, tangent T_c.
+    cryostat = lab["cryostat"]
+    RE(bps.mv(cryostat.temperature, 150.0, cryostat.field, 0.2))
+    docs = Documents()
+    temperatures = list(np.arange(150.0, 1.0, -1.0))
+    RE(bp.list_scan([cryostat], cryostat.temperature, temperatures), docs)
+    ds = _run_to_dataset(docs)
+    ds["cryostat_moment"].attrs["quantity"] = "moment"
+    ds["cryostat_temperature"].attrs["quantity"] = "temperature"
+    tc = ds.sloxide.curie_temperature(subtract_background=True, fit_min_temperature=110.0)
+    assert tc.Tc.item() == pytest.approx(75.6, abs=1.5)  # PHYSICS.md §7: tangent T_c 75.6 K

@@ -8,6 +8,7 @@ field that falls exponentially with temperature.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -60,12 +61,28 @@ def saturation_magnetization(
     >>> saturation_magnetization([20.0, 50.0, 75.0, 90.0]).round(3)
     array([0.952, 0.629, 0.081, 0.003])
     """
-    t_local = tc_mean + tc_spread * np.linspace(-4.0, 4.0, points)
-    weight = np.exp(-0.5 * ((t_local - tc_mean) / tc_spread) ** 2)
-    weight /= weight.sum()
+    if isinstance(temperature, float | int):  # the sim asks for one T many times
+        return _saturation_scalar(float(temperature), tc_mean, tc_spread, exponent, points)
+    t_local, weight = _quadrature(tc_mean, tc_spread, points)
     t = np.asarray(temperature, dtype=float)[..., None]
     local = np.clip(1.0 - (t / t_local) ** 2, 0.0, None) ** exponent
     return np.asarray((weight * local).sum(axis=-1))
+
+
+@functools.lru_cache(maxsize=8)
+def _quadrature(tc_mean: float, tc_spread: float, points: int) -> tuple[FloatArray, FloatArray]:
+    t_local = tc_mean + tc_spread * np.linspace(-4.0, 4.0, points)
+    weight = np.exp(-0.5 * ((t_local - tc_mean) / tc_spread) ** 2)
+    return t_local, weight / weight.sum()
+
+
+@functools.lru_cache(maxsize=4096)
+def _saturation_scalar(
+    temperature: float, tc_mean: float, tc_spread: float, exponent: float, points: int
+) -> FloatArray:
+    t_local, weight = _quadrature(tc_mean, tc_spread, points)
+    local = np.clip(1.0 - (temperature / t_local) ** 2, 0.0, None) ** exponent
+    return np.asarray((weight * local).sum())
 
 
 def coercive_field(temperature: Any, coercive_field_2k: float) -> FloatArray:
@@ -128,7 +145,8 @@ class LoopMemory:
     ``state`` is +1 after +saturation (the sample is on the down branch), −1 after
     −saturation (up branch) and 0 when unmagnetized (zero-field cooled, virgin curve).
     Saturation is reached at |µ0H| ≥ H_C + 3w. Above T_c (m_s < 1e-3) the state follows
-    the sign of the field, so field cooling magnetizes the sample along the field. There
+    the sign of the field, so field cooling magnetizes the sample along the field, fully
+    (m_b = ±1, so FC M(T) follows m_s(T)) until the field is reversed or saturates. There
     are no minor loops: a reversal before saturation stays on the same branch [A].
 
     Examples
@@ -145,18 +163,24 @@ class LoopMemory:
 
     def __init__(self, state: int = 0) -> None:
         self.state = state
+        self.field_cooled = False
 
     def observe(self, field: float, coercive: float, width: float, m_s: float) -> None:
         """Update the memory with a field the sample has been exposed to."""
         if m_s < PARAMAGNETIC_BELOW:
             self.state = int(np.sign(field))
+            self.field_cooled = self.state != 0
         elif field >= coercive + 3 * width:
-            self.state = 1
+            self.state, self.field_cooled = 1, False
         elif field <= -(coercive + 3 * width):
-            self.state = -1
+            self.state, self.field_cooled = -1, False
+        elif self.field_cooled and field * self.state < 0:
+            self.field_cooled = False  # a reversed field unpins the field-cooled state
 
     def magnetization(self, field: Any, coercive: float, width: float) -> FloatArray:
         """m_b at ``field`` on the branch the history selects (the virgin curve averages both)."""
+        if self.field_cooled:
+            return np.full(np.shape(field), float(self.state))
         down = branch_magnetization(field, -1, coercive, width)
         up = branch_magnetization(field, 1, coercive, width)
         if self.state > 0:
