@@ -1,0 +1,103 @@
+"""The ``sloxide`` start-document context that every plan writes (DESIGN.md, "Data contract")."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import SloxideError
+from ..model.samples import HALL_BAR, SAMPLES
+
+__all__ = ["sample_context", "hall_bar_context", "start_metadata", "check_range"]
+
+
+def sample_context(sample: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``sample`` entry: from the sample table for a known name, else as given.
+
+    Examples
+    --------
+    >>> from sloxide.plans.context import sample_context
+    >>> sample_context("C10/L6")["thickness_nm"]
+    61.54
+    >>> sample_context({"name": "my film", "thickness_nm": 12.0})["name"]
+    'my film'
+    """
+    if sample is None:
+        return {}
+    if isinstance(sample, Mapping):
+        return dict(sample)
+    if sample in SAMPLES:
+        s = SAMPLES[sample]
+        return {
+            "name": s.name,
+            "n_CRO": s.n_cro,
+            "m_LNO": s.m_lno,
+            "repetitions": s.repetitions,
+            "substrate": s.substrate,
+            "thickness_nm": s.thickness_nm,
+        }
+    return {"name": str(sample)}
+
+
+def hall_bar_context(current_uA: float, hall_sign: int = 1) -> dict[str, Any]:
+    """The ``hall_bar`` entry: the geometry of PHYSICS.md §0 and the excitation in use.
+
+    Examples
+    --------
+    >>> from sloxide.plans.context import hall_bar_context
+    >>> hall_bar_context(100.0)["width_um"]
+    200.0
+    """
+    entry = dataclasses.asdict(HALL_BAR)
+    entry["current_uA"] = float(current_uA)
+    entry["hall_sign"] = int(hall_sign)
+    return entry
+
+
+def start_metadata(
+    plan_name: str,
+    plan_args: Mapping[str, Any],
+    context: Mapping[str, Any],
+    md: Mapping[str, Any] | None,
+    hints: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """plan_name, plan_args, hints and the ``sloxide`` context, then the user's ``md`` last.
+
+    Examples
+    --------
+    >>> from sloxide.plans.context import start_metadata
+    >>> md = start_metadata("rt_sweep", {"step": 2.0}, {"measurement": "rt"}, {"operator": "me"})
+    >>> md["plan_name"], md["sloxide"]["measurement"], md["operator"]
+    ('rt_sweep', 'rt', 'me')
+    """
+    out: dict[str, Any] = {
+        "plan_name": plan_name,
+        "plan_args": dict(plan_args),
+        "sloxide": dict(context),
+    }
+    if hints:
+        out["hints"] = dict(hints)
+    out.update(md or {})
+    return out
+
+
+def check_range(name: str, value: float, limits: tuple[float, float], units: str) -> float:
+    """``value`` as a float, or a SloxideError naming the argument, its limits and units.
+
+    Examples
+    --------
+    >>> from sloxide.plans.context import check_range
+    >>> check_range("temperature", 2.0, (0.0, 400.0), "K")
+    2.0
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SloxideError(f"{name} must be a number in {units}, got {value!r}") from None
+    low, high = limits
+    if not (low <= number <= high):
+        raise SloxideError(
+            f"{name} = {number!r} {units} is outside [{low}, {high}] {units}; nothing was moved"
+        )
+    return number
