@@ -156,7 +156,8 @@ class Positioner(Device):
         """Hold the current value: setpoint = readback; an unfinished move ends."""
         with self._move_lock:
             status, self._status = self._status, None
-        here = self.position
+        low, high = self.limits
+        here = min(max(self.position, low), high)  # the noise may read past a limit
         self.setpoint.put(here)
         self._after_setpoint(here)
         if status is not None:
