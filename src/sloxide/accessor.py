@@ -110,8 +110,9 @@ class SloxideDatasetAccessor:
             return dim
         if field.ndim == 1:
             return str(field.dims[0])
-        if "time" in field.dims:
-            return "time"
+        for sweep in ("time", "point"):  # a single run, or runs stacked by read_runs
+            if sweep in field.dims:
+                return sweep
         raise DataError(
             f"the field has dims {field.dims}; say which one is the time-ordered sweep with dim="
         )

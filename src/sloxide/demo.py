@@ -1,0 +1,328 @@
+"""The main job: the simulated paper campaign into the catalog, read back and reduced.
+
+``sloxide demo`` drives the simulated lab with the sloxide plans, stores every run in
+the embedded Tiled catalog, reads each run back from the catalog with
+:func:`sloxide.io.read_run`/:func:`~sloxide.io.read_runs`, reduces it through the
+``.sloxide`` accessor, and compares the results with the paper.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .model.spectra import EDGES
+from .report import Comparison
+
+__all__ = ["Campaign", "run_campaign", "reduce_campaign", "SCHEDULE"]
+
+PlanFactory = Callable[[dict[str, Any], bool], Generator[Any, Any, Any]]
+
+
+@dataclass
+class Campaign:
+    """The uids of every run, by sample and measurement label."""
+
+    uids: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    seconds: float = 0.0
+    events: int = 0
+
+    def add(self, sample: str, label: str, uids: Any) -> None:
+        self.uids.setdefault(sample, {}).setdefault(label, []).extend(
+            [uids] if isinstance(uids, str) else list(uids)
+        )
+
+
+def _loops(
+    temperatures: tuple[float, ...], step: float = 0.05
+) -> Callable[[dict[str, Any], str, bool], Any]:
+    from .plans import field_loop
+
+    def plans(lab: dict[str, Any], sample: str, quick: bool) -> Any:
+        for t in temperatures[:3] if quick else temperatures:
+            yield f"loop {t:g} K", field_loop(
+                lab["hallbar"], lab["cryostat"], temperature=t, step=0.1 if quick else step,
+                sample=sample,
+            )  # fmt: skip
+
+    return plans
+
+
+def _schedule(sample: str) -> list[Callable[[dict[str, Any], str, bool], Any]]:
+    """The paper's measurements of one sample (Figs. 1–5, S5), sized to run in minutes."""
+    from .plans import amr_rotation, fc_magnetization, rt_sweep, xld_scan
+
+    def rt(lab: dict[str, Any], name: str, quick: bool) -> Any:
+        yield "rt", rt_sweep(lab["hallbar"], lab["cryostat"], step=10.0 if quick else 5.0,
+                             sample=name)  # fmt: skip
+
+    def fc(lab: dict[str, Any], name: str, quick: bool) -> Any:
+        yield "fc", fc_magnetization(lab["cryostat"], step=2.0, sample=name)
+
+    def amr(*settings: tuple[str, float]) -> Callable[[dict[str, Any], str, bool], Any]:
+        def plans(lab: dict[str, Any], name: str, quick: bool) -> Any:
+            for plane, t in settings:
+                yield f"amr {plane} {t:g} K", amr_rotation(
+                    lab["hallbar"], lab["cryostat"], lab["rotator"], temperature=t,
+                    plane=plane, step=10.0, sample=name,
+                )  # fmt: skip
+
+        return plans
+
+    def xld(*edges: str, step: float = 0.1) -> Callable[[dict[str, Any], str, bool], Any]:
+        def plans(lab: dict[str, Any], name: str, quick: bool) -> Any:
+            for edge in edges:
+                spec = EDGES[edge]
+                regions = (spec.start_eV, 0.2 if quick else step, spec.stop_eV)
+                yield (
+                    f"xld {edge}",
+                    xld_scan(lab["beamline"], edge=edge, regions=regions, sample=name),
+                )
+
+        return plans
+
+    schedules: dict[str, list[Callable[[dict[str, Any], str, bool], Any]]] = {
+        "C10/L6": [rt, _loops((2.0, 5.0, 10.0, 15.0, 20.0)), fc, amr(("(001)", 5.0)),
+                   xld("Ni L2")],
+        "C10/L2": [_loops((2.0,), 0.1),
+                   amr(("(001)", 5.0), ("(010)", 5.0), ("(010)", 20.0)), xld("Ni L2", step=0.2)],
+        "C10/L4": [_loops((2.0,), 0.1), xld("Ni L2", step=0.2)],
+        "C10/L8": [_loops((2.0,), 0.1), xld("Ni L2", step=0.2)],
+        "C2/L6": [_loops((2.0,), 0.1), amr(("(001)", 5.0)), xld("Ni L2", step=0.2)],
+        "C2/L2": [xld("Ni L2", "O K")],
+        "LNO": [amr(("(001)", 5.0))],
+        "CRO": [amr(("(001)", 5.0))],
+    }  # fmt: skip
+    return schedules[sample]
+
+
+SCHEDULE = ("C10/L6", "C10/L2", "C10/L4", "C10/L8", "C2/L6", "C2/L2", "LNO", "CRO")
+
+
+def run_campaign(
+    catalog: Any, *, quick: bool = False, seed: int = 0, progress: bool = True
+) -> Campaign:
+    """Run the simulated campaign of every sample into ``catalog``; return the uids.
+
+    Examples
+    --------
+    >>> from sloxide.demo import SCHEDULE
+    >>> SCHEDULE[0]
+    'C10/L6'
+    """
+    from bluesky import RunEngine
+    from tqdm import tqdm
+
+    from .catalog import subscribe
+    from .devices.sim import SimWorld, sim_lab
+
+    world = SimWorld(sample=SCHEDULE[0], mode="instant", seed=seed)
+    lab = sim_lab(world)
+    engine = RunEngine({})
+    subscribe(engine, catalog)
+    counter = {"events": 0}
+
+    def count(name: str, doc: dict[str, Any]) -> None:
+        counter["events"] += name == "event"
+
+    engine.subscribe(count)
+    jobs = [
+        (sample, label, plan)
+        for sample in SCHEDULE
+        for factory in _schedule(sample)
+        for label, plan in _labelled(factory, lab, sample, quick)
+    ]
+    campaign = Campaign()
+    start = time.perf_counter()
+    bar = tqdm(jobs, desc="campaign", unit="run", disable=not progress, file=sys.stderr)
+    for sample, label, plan in bar:
+        bar.set_postfix_str(f"{sample}: {label}")
+        if world.sample.name != sample:
+            world.set_sample(sample)
+        campaign.add(sample, label, engine(plan))
+    campaign.seconds = time.perf_counter() - start
+    campaign.events = counter["events"]
+    return campaign
+
+
+def _labelled(
+    factory: Any, lab: dict[str, Any], sample: str, quick: bool
+) -> list[tuple[str, Any]]:
+    return list(factory(lab, sample, quick))
+
+
+def reduce_campaign(catalog: Any, campaign: Campaign) -> dict[str, Any]:
+    """Read every run back from the catalog and reduce it through the accessor."""
+    from .io import read_run, read_runs
+
+    def runs(sample: str, prefix: str) -> list[Any]:
+        return [
+            catalog[uid]
+            for label, uids in campaign.uids.get(sample, {}).items()
+            if label.startswith(prefix)
+            for uid in uids
+        ]
+
+    out: dict[str, Any] = {}
+    c10l6_loops = read_runs(runs("C10/L6", "loop"), along="setpoints.temperature_K")
+    out["C10/L6 loops"] = c10l6_loops
+    out["C10/L6 ahe"] = c10l6_loops.sloxide.ahe()
+    out["C10/L6 mr"] = c10l6_loops.sloxide.mr()
+    out["C10/L6 scaling"] = out["C10/L6 ahe"].sloxide.ahe_scaling()
+    rt = read_run(runs("C10/L6", "rt")[0])
+    out["C10/L6 rt"] = rt
+    out["C10/L6 rho"] = rt.sloxide.resistivity()
+    fc = read_run(runs("C10/L6", "fc")[0])
+    out["C10/L6 fc"] = fc
+    out["C10/L6 Tc"] = fc.sloxide.curie_temperature(
+        subtract_background=True, fit_min_temperature=110.0
+    )
+    for sample in ("C10/L2", "C10/L4", "C10/L6", "C10/L8", "C2/L6"):
+        loop = read_run(runs(sample, "loop 2 K")[0])
+        out[f"{sample} ahe 2K"] = loop.sloxide.ahe()
+    for sample in ("C10/L2", "C10/L4", "C10/L6", "C10/L8", "C2/L6", "C2/L2"):
+        pair = read_runs(runs(sample, "xld Ni L2"), along="xas.incidence_angle_deg")
+        edge = dict(e0=870.0, pre1=-8.0, pre2=-3.0, norm1=9.0, norm2=15.0)
+        norm = pair.sloxide.normalize_xas(**edge).norm
+        normalized = xr.Dataset({"norm": norm})
+        out[f"{sample} Ni L2"] = normalized
+        out[f"{sample} valence"] = normalized.sloxide.ni_valence()
+    out["C2/L2 P"] = out["C2/L2 Ni L2"].sloxide.orbital_polarization()
+    ok = read_runs(runs("C2/L2", "xld O K"), along="xas.incidence_angle_deg")
+    ok_norm = xr.Dataset(
+        {
+            "norm": ok.sloxide.normalize_xas(
+                e0=532.0, pre1=-10.0, pre2=-5.0, norm1=12.0, norm2=18.0
+            ).norm
+        }
+    )
+    from .analysis.xld import band_integrals
+
+    out["C2/L2 O K"] = ok_norm
+    out["C2/L2 O K bands"] = band_integrals(ok_norm.sloxide.xld().xld)
+    for sample, label in (("C10/L2", "amr (001) 5 K"), ("C10/L2", "amr (010) 5 K"),
+                          ("C10/L2", "amr (010) 20 K"), ("C2/L6", "amr (001) 5 K"),
+                          ("C10/L6", "amr (001) 5 K"), ("LNO", "amr (001) 5 K"),
+                          ("CRO", "amr (001) 5 K")):  # fmt: skip
+        rotation = read_run(runs(sample, label)[0])
+        out[f"{sample} {label}"] = rotation.sloxide.amr_harmonics()
+        out[f"{sample} {label} data"] = rotation.sloxide.amr()
+    return out
+
+
+def compare(results: dict[str, Any]) -> list[Comparison]:
+    """The reproduction table: the paper's numbers beside the reduced ones."""
+    at2 = {"temperature": 2.0}
+    ahe, mr = results["C10/L6 ahe"], results["C10/L6 mr"]
+    rho300 = float(results["C10/L6 rho"].rho_xx.isel(time=0))
+    sigma = [
+        float(results[f"{s} ahe 2K"].sigma_ahe) for s in ("C10/L2", "C10/L4", "C10/L6", "C10/L8")
+    ]
+    valence = {
+        s: float(results[f"{s} valence"].ratio)
+        for s in ("C10/L2", "C10/L4", "C10/L6", "C10/L8", "C2/L6", "C2/L2")
+    }
+    bands = results["C2/L2 O K bands"].average
+    c2 = {
+        k: float(results[k].c.sel(harmonic=2))
+        for k in ("C10/L2 amr (001) 5 K", "C10/L2 amr (010) 5 K", "C10/L2 amr (010) 20 K")
+    }
+    c4_c2l6 = float(results["C2/L6 amr (001) 5 K"].c.sel(harmonic=4))
+    return [
+        Comparison("C10/L6 ρ_xx (300 K)", "mΩ·cm", 0.60, rho300, 0.03, "[P]"),
+        Comparison("C10/L6 Δρ_AHE (2 K)", "µΩ·cm", 0.03, float(ahe.delta_rho_ahe.sel(at2)), 0.003, "[P]"),
+        Comparison("C10/L6 µ0H_C (2 K)", "T", 0.97, float(ahe.coercive_field.sel(at2)), 0.05, "[P]"),
+        Comparison("C10/L6 R0 > 0 (holes)", "1", 1.0, float(ahe.R0.sel(at2) > 0), 0.0, "[P]"),
+        Comparison("C10/L6 MR (9 T, 2 K)", "%", -0.65, float(mr.mr_max_field.sel(at2)), 0.05, "[P]"),
+        Comparison("C10/L6 σ_AH, 2–20 K", "S/cm", 0.199, float(results["C10/L6 scaling"].sigma_ah), 0.015, "[D]"),
+        Comparison("C10/L6 T_c (FC M(T))", "K", 75.0, float(results["C10/L6 Tc"].Tc), 2.0, "[P]"),
+        Comparison("σ_AHE falls as m rises (L2>L4>L6>L8)", "1", 1.0, float(np.all(np.diff(sigma) < 0)), 0.0, "[P]"),
+        Comparison("C2/L2 orbital polarization", "%", 19.0, 100 * float(results["C2/L2 P"].P), 2.0, "[P]"),
+        Comparison("C2/L2 O K XLD > 0, Ru t2g / Ru eg", "1", 1.0, float(bands.isel(band=0) > 0 and bands.isel(band=1) > 0), 0.0, "[P]"),
+        Comparison("I_a/(I_a+I_b): C10/L2 > C10/L8 > C2/L6", "1", 1.0,
+                   float(valence["C10/L2"] > valence["C10/L8"] > valence["C2/L6"]), 0.0, "[P]"),
+        Comparison("C10/L2 (001) c2 < 0 (valleys at 0°)", "1", 1.0, float(c2["C10/L2 amr (001) 5 K"] < 0), 0.0, "[P]"),
+        Comparison("C10/L2 (010) c2 flips 5 → 20 K", "1", 1.0,
+                   float(c2["C10/L2 amr (010) 5 K"] > 0 > c2["C10/L2 amr (010) 20 K"]), 0.0, "[P]"),
+        Comparison("C2/L6 4-fold c4 < 0 (valleys n·90°)", "1", 1.0, float(c4_c2l6 < 0), 0.0, "[P]"),
+    ]  # fmt: skip
+
+
+def write_figures(results: dict[str, Any], out: Path) -> list[Path]:
+    """PNG figures of the reproduced results (Agg backend, no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+
+    def save(fig: Any, name: str) -> None:
+        path = out / name
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+
+    ahe = results["C10/L6 ahe"]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for t in ahe.temperature.values:
+        for branch in ("up", "down"):
+            curve = ahe.rho_ahe.sel(temperature=t, branch=branch)
+            ax.plot(
+                curve.field,
+                curve,
+                color=plt.cm.viridis(t / 25),
+                label=f"{t:g} K" if branch == "up" else None,
+            )
+    ax.set(xlabel="µ0H (T)", ylabel="ρ_AHE (µΩ·cm)", title="C10/L6 anomalous Hall loops (Fig. 2)")
+    ax.legend(fontsize=8)
+    save(fig, "ahe_loops_c10l6.png")
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    rho = ahe.rho_xx
+    ax.plot(rho**2, ahe.delta_rho_ahe, "o")
+    scaling = results["C10/L6 scaling"]
+    x = np.linspace(0, float((rho**2).max()) * 1.05, 10)
+    ax.plot(
+        x, float(scaling.sigma_ah) * x, "-", label=f"σ_AH = {float(scaling.sigma_ah):.3f} S/cm"
+    )
+    ax.set(xlabel="ρ_xx² ((mΩ·cm)²)", ylabel="Δρ_AHE (µΩ·cm)", title="AHE scaling, C10/L6, 2–20 K")
+    ax.legend()
+    save(fig, "ahe_scaling_c10l6.png")
+
+    fc, tc = results["C10/L6 fc"], results["C10/L6 Tc"]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(fc.cryostat_temperature, fc.cryostat_moment * 1e6, ".")
+    ax.axvline(float(tc.Tc), color="k", ls="--", label=f"T_c = {float(tc.Tc):.1f} K")
+    ax.set(xlabel="T (K)", ylabel="moment (µemu)", title="FC M(T) at 0.2 T, C10/L6")
+    ax.legend()
+    save(fig, "mt_c10l6.png")
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    for key, ax in zip(
+        ("C10/L2 amr (001) 5 K data", "C2/L6 amr (001) 5 K data"), axes, strict=True
+    ):
+        amr = results[key].amr
+        ax.plot(amr[amr.dims[0]].values if "angle" not in amr.coords else amr.angle, amr, ".-")
+        ax.set(xlabel="θ (deg)", ylabel="AMR (%)", title=key.replace(" data", ""))
+    save(fig, "amr_001.png")
+
+    pair = results["C2/L2 Ni L2"].norm
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for angle in pair.incidence_angle.values:
+        ax.plot(pair.energy, pair.sel(incidence_angle=angle), label=f"{angle:g}°")
+    xld = results["C2/L2 Ni L2"].sloxide.xld().xld
+    ax.plot(xld.energy, 5 * xld, label="5 × XLD (I_ab − I_c)")
+    ax.set(xlabel="E (eV)", ylabel="normalized TEY", title="C2/L2 Ni L2 XLD (Fig. 4b)")
+    ax.legend()
+    save(fig, "xld_ni_l2_c2l2.png")
+    return paths
