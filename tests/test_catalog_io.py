@@ -259,7 +259,7 @@ def test_field_loops_stack_along_temperature(tiled_catalog, RE, module_lab, loop
     assert int(ds.cryostat_field.sel(temperature=10.0).count()) == 226
     assert "temperature_K" not in ds.attrs["sloxide"]["setpoints"]  # differs: now the coord
     assert ds.attrs["sloxide"]["sample"]["name"] == "C10/L6"
-    ahe = ds.sloxide.ahe(dim="point")
+    ahe = ds.sloxide.ahe()  # zero arguments: the sweep dim is ``point``
     assert ahe.delta_rho_ahe.dims == ("temperature",)
     assert ahe.delta_rho_ahe.sel(temperature=2.0).item() == pytest.approx(0.03, rel=0.05)
     # Δρ_AHE shrinks on warming towards T_c = 75 K.

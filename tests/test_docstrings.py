@@ -31,6 +31,8 @@ MODULES = [
     "sloxide.devices.positioner",
     "sloxide.devices.sim",
     "sloxide.report",
+    "sloxide.catalog",
+    "sloxide.io",
 ]
 
 

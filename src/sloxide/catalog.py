@@ -38,6 +38,7 @@ __all__ = [
     "CatalogError",
     "CATALOG_FILENAME",
     "TABLES_FILENAME",
+    "WRITE_BATCH_SIZE",
     "default_catalog_directory",
     "open_catalog",
     "subscribe",
@@ -200,7 +201,7 @@ def _is_initialized(database: Path) -> bool:
     if not database.is_file() or database.stat().st_size == 0:
         return False
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
             return bool(db.execute("SELECT version_num FROM alembic_version").fetchall())
     except sqlite3.Error:
         return False

@@ -364,8 +364,9 @@ def read_runs(
     * **Anything else** (field loops, rotations, R(T), M(T)): runs are aligned
       by position in the scan. The dim ``time`` becomes ``point`` (0, 1, ...),
       and every readback stays a 2-D variable (``along`` dim, ``point``).
-      Shorter runs are padded with NaN, which the reductions drop. Sweep
-      methods take the sweep dim explicitly, e.g. ``.sloxide.ahe(dim="point")``.
+      Shorter runs are padded with NaN, which the reductions drop. The
+      accessor's sweep methods take ``point`` as the sweep dim, so
+      ``.sloxide.ahe()`` needs no arguments either.
 
     The event times become a 2-D ``time`` coordinate; ``uid`` and ``scan_id``
     are coordinates along the new dim.

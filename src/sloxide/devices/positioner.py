@@ -156,6 +156,11 @@ class Positioner(Device):
         """Hold the current value: setpoint = readback; an unfinished move ends."""
         with self._move_lock:
             status, self._status = self._status, None
+        if success and (status is None or status.done):
+            # The RunEngine calls stop(success=True) on every movable a plan touched when
+            # the plan ends; with nothing moving there is nothing to hold, and re-sending
+            # the noisy readback as a new setpoint would nudge the hardware.
+            return
         low, high = self.limits
         here = min(max(self.position, low), high)  # the noise may read past a limit
         self.setpoint.put(here)

@@ -27,7 +27,6 @@ from ..model.magnetism import (
     LoopMemory,
     coercive_field,
     loop_width,
-    saturation_magnetization,
 )
 from ..model.samples import HALL_BAR, SAMPLES, HallBar, Sample
 from ..model.spectra import EDGES, tey
@@ -225,7 +224,7 @@ class SimWorld:
         else:
             h = 0.0
         s = self.sample
-        m_s = float(saturation_magnetization(t, exponent=s.ms_exponent))
+        m_s = float(s.saturation_magnetization(t))
         hc = float(coercive_field(t, s.coercive_field_2k_T))
         self.memory.observe(h, hc, float(loop_width(hc)), m_s if s.ferromagnetic else 0.0)
 
@@ -255,7 +254,7 @@ class SimWorld:
             h = self.position("field")
             film = 0.0
             if s.ferromagnetic:
-                m_s = float(saturation_magnetization(t, exponent=s.ms_exponent))
+                m_s = float(s.saturation_magnetization(t))
                 hc = float(coercive_field(t, s.coercive_field_2k_T))
                 m_b = float(self.memory.magnetization(h, hc, float(loop_width(hc))))
                 volume = FILM_AREA_CM2 * s.thickness_nm * 1e-7

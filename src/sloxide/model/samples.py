@@ -8,6 +8,7 @@ Units are in the field names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..analysis.multilayer import superlattice_thickness
 
@@ -61,6 +62,9 @@ class Sample:
     coercive_field_2k_T: float = 0.0
     mr_9T_2K_percent: float = 0.0
     ms_exponent: float = 0.5
+    # Mean local Curie temperature T′ of m_s(T). 68 K gives the tangent T_c = 75.6 K;
+    # C10/L2's exponent 1.5 rounds m_s(T), so its T′ is 80 K to keep T_c = 75 K [P].
+    tc_mean_K: float = 68.0
     magnetization_emu_cm3: float = 0.0
     valence_ratio: float = 0.0  # I_a/(I_a + I_b) of the Ni L2 double peak
     orbital_polarization: float = 0.10
@@ -69,6 +73,21 @@ class Sample:
     repetitions: int = 10
     substrate: str = "LSAT"
     vrh: bool = False  # variable-range hopping ρ(T) (C2/L2)
+
+    def saturation_magnetization(self, temperature: Any) -> Any:
+        """m_s(T) of this sample (PHYSICS.md §7).
+
+        Examples
+        --------
+        >>> from sloxide.model.samples import SAMPLES
+        >>> float(SAMPLES["C10/L6"].saturation_magnetization(20.0).round(3))
+        0.952
+        """
+        from .magnetism import saturation_magnetization
+
+        return saturation_magnetization(
+            temperature, tc_mean=self.tc_mean_K, exponent=self.ms_exponent
+        )
 
     @property
     def ferromagnetic(self) -> bool:
@@ -103,7 +122,7 @@ SAMPLES: dict[str, Sample] = {
         _superlattice(
             "C10/L2", 10, 2, rho300_mohm_cm=2.06, rho_residual_mohm_cm=1.55,
             log_gamma_mohm_cm=0.03, log_temperature_K=20.0, sigma_ah0_S_per_cm=0.30,
-            coercive_field_2k_T=1.2, mr_9T_2K_percent=-0.8, ms_exponent=1.5,
+            coercive_field_2k_T=1.2, mr_9T_2K_percent=-0.8, ms_exponent=1.5, tc_mean_K=80.0,
             magnetization_emu_cm3=20.0, valence_ratio=0.45, amr_2fold_percent=0.15,
         ),
         _superlattice(
