@@ -370,6 +370,22 @@ class SimAxis:
             )
 
 
+def sim_trigger(device: Any, measure: Any) -> Any:
+    """``trigger()`` of a sim detector: ``measure()`` now, or never under "detector_timeout".
+
+    A status that never finishes lets the RunEngine's timeout end the plan, as a
+    detector that stopped answering would.
+    """
+    from ophyd.status import Status
+
+    from .positioner import finished_status
+
+    if "detector_timeout" in device.world.faults:
+        return Status(obj=device, timeout=float(device.trigger_timeout.get()))
+    measure()
+    return finished_status(device)
+
+
 def world_readback(key: str) -> Any:
     """A readback component for the world axis ``key`` (hinted, units of the axis)."""
     from ophyd import Component as Cpt

@@ -39,6 +39,12 @@ def _positive(name: str, value: Any, units: str) -> float:
     return number
 
 
+def _temperature_steps(start: float, stop: float, step: float) -> list[float]:
+    """Setpoints from ``start`` towards ``stop`` in ``step`` (K), ``start`` included."""
+    n = int(np.floor(abs(stop - start) / step + 1e-9)) + 1
+    return [float(v) for v in start + np.sign(stop - start) * step * np.arange(n)]
+
+
 def _hall_quantities(hallbar: Any, cryostat: Any) -> dict[str, str]:
     return {
         hallbar.R_xx.name: "R_xx",
@@ -116,8 +122,7 @@ def rt_sweep(
     t1 = check_range("stop", stop, cryostat.temperature.limits, "K")
     dt = _positive("step", step, "K")
     h = check_range("field", field, cryostat.field.limits, "T")
-    n = int(np.floor(abs(t1 - t0) / dt + 1e-9)) + 1
-    temperatures = [float(v) for v in t0 + np.sign(t1 - t0) * dt * np.arange(n)]
+    temperatures = _temperature_steps(t0, t1, dt)
     context = {
         "measurement": "rt",
         "sample": sample_context(sample),
@@ -258,8 +263,7 @@ def fc_magnetization(
         raise SloxideError(
             f"a field-cooled sweep cools: start ({t0} K) must be above stop ({t1} K)"
         )
-    n = int(np.floor((t0 - t1) / dt + 1e-9)) + 1
-    temperatures = [float(v) for v in t0 - dt * np.arange(n)]
+    temperatures = _temperature_steps(t0, t1, dt)
     context = {
         "measurement": "fc_magnetization",
         "sample": sample_context(sample),
