@@ -73,6 +73,9 @@ def test_field_loop_writes_the_context(lab, RE):
         (plans.field_loop, {"field_max": 1.0, "step": 0.3}, "multiple"),
         (plans.rt_sweep, {"step": 0.0}, "step"),
         (plans.rt_sweep, {"field": "high"}, "field"),
+        (plans.field_loop, {"temperature": "2 T"}, "temperature"),
+        (plans.field_loop, {"field_max": "9 K"}, "field_max"),
+        (plans.field_loop, {"step": float("nan")}, "step"),
     ],
 )
 def test_bad_transport_arguments_raise_before_anything_moves(lab, RE, plan, kwargs, match):
@@ -95,6 +98,23 @@ def test_bad_rotation_arguments_raise_before_anything_moves(lab, RE, kwargs, mat
     with pytest.raises(SloxideError, match=match):
         RE(plans.amr_rotation(lab["hallbar"], lab["cryostat"], rotator, **kwargs))
     assert (rotator.angle.setpoint.get(), rotator.plane.get()) == before
+
+
+def test_arguments_with_units_are_converted(lab, RE):
+    from sloxide import ureg
+
+    docs = Documents()
+    RE(
+        plans.field_loop(
+            lab["hallbar"], lab["cryostat"], temperature=ureg.Quantity(-271.15, "degC"),
+            field_max="10 kOe", step="2500 Oe",
+        ),
+        docs,
+    )  # fmt: skip
+    setpoints = docs.of("start")[0]["sloxide"]["setpoints"]
+    assert setpoints["temperature_K"] == pytest.approx(2.0)
+    assert setpoints["field_max_T"] == pytest.approx(1.0)
+    assert setpoints["field_step_T"] == pytest.approx(0.25)
 
 
 def test_fc_magnetization_must_cool(lab, RE):

@@ -6,10 +6,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import SloxideError
 from ..model.samples import HALL_BAR, SAMPLES
+from ..units import scalar_magnitude
 
-__all__ = ["sample_context", "hall_bar_context", "start_metadata", "check_range"]
+__all__ = ["sample_context", "hall_bar_context", "start_metadata", "check_range", "as_number"]
 
 
 def sample_context(sample: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -82,6 +85,27 @@ def start_metadata(
     return out
 
 
+def as_number(name: str, value: Any, units: str) -> float:
+    """A plan argument as a float in ``units``: a bare number is taken as ``units``; a pint
+    Quantity or a string such as ``"200 Oe"`` is converted; wrong units raise UnitsError.
+
+    Examples
+    --------
+    >>> from sloxide.plans.context import as_number
+    >>> as_number("field_max", "20 kOe", "T")
+    2.0
+    """
+    try:
+        number = scalar_magnitude(value, units, name)
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, SloxideError):
+            raise
+        raise SloxideError(f"{name} must be a number in {units}, got {value!r}") from None
+    if not np.isfinite(number):
+        raise SloxideError(f"{name} must be finite, got {value!r}")
+    return number
+
+
 def check_range(name: str, value: float, limits: tuple[float, float], units: str) -> float:
     """``value`` as a float, or a SloxideError naming the argument, its limits and units.
 
@@ -91,10 +115,7 @@ def check_range(name: str, value: float, limits: tuple[float, float], units: str
     >>> check_range("temperature", 2.0, (0.0, 400.0), "K")
     2.0
     """
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise SloxideError(f"{name} must be a number in {units}, got {value!r}") from None
+    number = as_number(name, value, units)
     low, high = limits
     if not (low <= number <= high):
         raise SloxideError(

@@ -20,7 +20,7 @@ from bluesky.protocols import Movable, Readable
 from bluesky.utils import Msg
 
 from ..errors import SloxideError
-from .context import check_range, hall_bar_context, sample_context, start_metadata
+from .context import as_number, check_range, hall_bar_context, sample_context, start_metadata
 from .restore import restoring
 
 __all__ = ["rt_sweep", "field_loop", "fc_magnetization", "amr_rotation", "loop_fields"]
@@ -30,11 +30,8 @@ PLANES = ("(001)", "(010)")
 
 
 def _positive(name: str, value: Any, units: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise SloxideError(f"{name} must be a number in {units}, got {value!r}") from None
-    if not np.isfinite(number) or number <= 0:
+    number = as_number(name, value, units)
+    if number <= 0:
         raise SloxideError(f"{name} must be positive and finite, got {value!r} {units}")
     return number
 
