@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import amr, devices, xas
+from . import amr, catalog, devices, xas
 
 
 def _print(title: str, figures: dict[str, float]) -> None:
@@ -22,6 +22,7 @@ def main() -> None:
     _print("amr_harmonics on dask, streamed", amr.streaming(n_curves=100_000 // scale))
     _print("normalize_xas", xas.run(n_spectra=10_000 // scale))
     _print("sim devices in a RunEngine", devices.run(points=1801 if scale == 1 else 401))
+    _print("read_run", catalog.run(step=0.04 if scale == 1 else 0.2))
 
 
 if __name__ == "__main__":
