@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import amr, catalog, devices, xas
+from . import amr, catalog, demo, devices, xas
 
 
 def _print(title: str, figures: dict[str, float]) -> None:
@@ -23,6 +23,8 @@ def main() -> None:
     _print("normalize_xas", xas.run(n_spectra=10_000 // scale))
     _print("sim devices in a RunEngine", devices.run(points=1801 if scale == 1 else 401))
     _print("read_run", catalog.run(step=0.04 if scale == 1 else 0.2))
+    if not args.quick:  # the quick suite runs in CI, where the tests already run the demo
+        _print("sloxide demo", demo.run())
 
 
 if __name__ == "__main__":
