@@ -324,6 +324,8 @@ def write_figures(results: dict[str, Any], out: Path) -> list[Path]:
     """PNG figures of the reproduced results (Agg backend, no display needed)."""
     import matplotlib
 
+    from .analysis.magnetization import substrate_background
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -365,9 +367,15 @@ def write_figures(results: dict[str, Any], out: Path) -> list[Path]:
     save(fig, "ahe_scaling_c10l6.png")
 
     fc, tc = results["C10/L6 fc"], results["C10/L6 Tc"]
+    corrected = substrate_background(
+        fc.cryostat_moment, fc.cryostat_temperature, dim="time", fit_min_temperature=110.0
+    ).moment
     fig, ax = plt.subplots(figsize=(5, 4))
-    ax.plot(fc.cryostat_temperature, fc.cryostat_moment * 1e6, ".")
-    ax.axvline(float(tc.Tc), color="k", ls="--", label=f"T_c = {float(tc.Tc):.1f} K")
+    ax.plot(fc.cryostat_temperature, fc.cryostat_moment * 1e6, ".", color="0.7", label="raw")
+    ax.plot(fc.cryostat_temperature, corrected * 1e6, ".", label="substrate subtracted")
+    t_line = np.linspace(float(tc.T_inflection) - 15, float(tc.Tc) + 3, 20)
+    moment_line = float(tc.tangent_slope) * (t_line - float(tc.Tc))
+    ax.plot(t_line, moment_line * 1e6, "k--", label=f"tangent, T_c = {float(tc.Tc):.1f} K")
     ax.set(xlabel="T (K)", ylabel="moment (µemu)", title="FC M(T) at 0.2 T, C10/L6")
     ax.legend()
     save(fig, "mt_c10l6.png")

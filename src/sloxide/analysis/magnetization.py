@@ -59,7 +59,7 @@ def _fill_gaps(t: FloatArray, m: FloatArray) -> FloatArray:
 
 def _curie_kernel(
     t: FloatArray, m: FloatArray, window: float, savgol_window: int, savgol_order: int
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     t, m = _ascending(t, m)
     n_finite = np.isfinite(m).sum(axis=-1)
     if (n_finite < savgol_window).any():
@@ -89,7 +89,7 @@ def _curie_kernel(
     with np.errstate(invalid="ignore", divide="ignore"):
         tc = t_star - c0 / c1
         tc_err = np.sqrt(var0 / c1**2 + c0**2 * var1 / c1**4 - 2 * c0 * cov01 / c1**3)
-    return tc, tc_err, t_star
+    return tc, tc_err, t_star, c1
 
 
 def _temperature_for(
@@ -140,7 +140,7 @@ def curie_temperature(
     -------
     xarray.Dataset
         ``Tc`` and ``Tc_stderr`` (tangent zero crossing) and ``T_inflection``
-        (T*, steepest descent), in K.
+        (T*, steepest descent), in K; ``tangent_slope`` in moment units per K.
 
     Raises
     ------
@@ -164,22 +164,28 @@ def curie_temperature(
     if savgol_window % 2 == 0 or savgol_order >= savgol_window:
         raise SloxideError("savgol_window must be odd and larger than savgol_order")
     temperature = _temperature_for(moment, temperature, dim)
-    tc, tc_err, t_star = xr.apply_ufunc(
+    tc, tc_err, t_star, slope = xr.apply_ufunc(
         _curie_kernel,
         temperature.astype(float),
         moment.astype(float),
         input_core_dims=[[dim], [dim]],
-        output_core_dims=[[], [], []],
+        output_core_dims=[[], [], [], []],
         kwargs={"window": window, "savgol_window": savgol_window, "savgol_order": savgol_order},
         dask="parallelized",
-        output_dtypes=[float] * 3,
+        output_dtypes=[float] * 4,
     )
+    moment_units = moment.attrs.get("units", "1")
     return xr.Dataset(
         {
             "Tc": tc.pipe(with_attrs, units="K", long_name="Curie temperature (tangent method)"),
             "Tc_stderr": tc_err.pipe(with_attrs, units="K", long_name="standard error of T_c"),
             "T_inflection": t_star.pipe(
                 with_attrs, units="K", long_name="inflection T* (steepest descent of M)"
+            ),
+            "tangent_slope": slope.pipe(
+                with_attrs,
+                units=f"({moment_units}) / K",
+                long_name="slope of the tangent, which crosses zero at T_c",
             ),
         }
     )
