@@ -443,3 +443,25 @@ def test_a_tiled_server_url_with_the_api_key_from_the_environment(monkeypatch, t
             open_catalog(base + "/?")
     finally:
         server.close()
+
+
+def test_refused_plan_arguments_leave_no_run_in_the_catalog(tiled_catalog):
+    from bluesky import RunEngine
+
+    from sloxide.catalog import subscribe
+    from sloxide.devices.sim import SimWorld, sim_lab
+    from sloxide.errors import SloxideError
+    from sloxide.plans import field_loop, xas_scan
+
+    lab = sim_lab(SimWorld(sample="C10/L6", seed=3))
+    engine = RunEngine({})
+    subscribe(engine, tiled_catalog)
+    before = len(tiled_catalog)
+    for plan in (
+        field_loop(lab["hallbar"], lab["cryostat"], temperature=-5.0),
+        field_loop(lab["hallbar"], lab["cryostat"], step="0.1 K"),
+        xas_scan(lab["beamline"], regions=(868.0, 0.5)),
+    ):
+        with pytest.raises(SloxideError):
+            engine(plan)
+    assert len(tiled_catalog) == before
