@@ -445,7 +445,9 @@ def test_a_tiled_server_url_with_the_api_key_from_the_environment(monkeypatch, t
         server.close()
 
 
-def test_refused_plan_arguments_leave_no_run_in_the_catalog(tiled_catalog):
+def test_refused_plan_arguments_leave_no_run_in_the_catalog(tmp_path):
+    # A catalog of its own: the server test above replaces tiled's process-wide
+    # single-user API key, which the module's in-process catalog was built with.
     from bluesky import RunEngine
 
     from sloxide.catalog import subscribe
@@ -453,6 +455,7 @@ def test_refused_plan_arguments_leave_no_run_in_the_catalog(tiled_catalog):
     from sloxide.errors import SloxideError
     from sloxide.plans import field_loop, xas_scan
 
+    tiled_catalog = open_catalog(tmp_path)
     lab = sim_lab(SimWorld(sample="C10/L6", seed=3))
     engine = RunEngine({})
     subscribe(engine, tiled_catalog)
