@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,8 @@ from .report import Comparison
 
 __all__ = ["Campaign", "run_campaign", "reduce_campaign", "SCHEDULE"]
 
-PlanFactory = Callable[[dict[str, Any], bool], Generator[Any, Any, Any]]
+#: Yields (label, plan) pairs for one sample: (lab, sample name, quick) -> iterator.
+Schedule = Callable[[dict[str, Any], str, bool], Any]
 
 
 @dataclass
@@ -40,9 +41,7 @@ class Campaign:
         )
 
 
-def _loops(
-    temperatures: tuple[float, ...], step: float = 0.05
-) -> Callable[[dict[str, Any], str, bool], Any]:
+def _loops(temperatures: tuple[float, ...], step: float = 0.05) -> Schedule:
     from .plans import field_loop
 
     def plans(lab: dict[str, Any], sample: str, quick: bool) -> Any:
@@ -55,7 +54,7 @@ def _loops(
     return plans
 
 
-def _schedule(sample: str) -> list[Callable[[dict[str, Any], str, bool], Any]]:
+def _schedule(sample: str) -> list[Schedule]:
     """The paper's measurements of one sample (Figs. 1–5, S5), sized to run in minutes."""
     from .plans import amr_rotation, fc_magnetization, rt_sweep, xld_scan
 
@@ -66,7 +65,7 @@ def _schedule(sample: str) -> list[Callable[[dict[str, Any], str, bool], Any]]:
     def fc(lab: dict[str, Any], name: str, quick: bool) -> Any:
         yield "fc", fc_magnetization(lab["cryostat"], step=2.0, sample=name)
 
-    def amr(*settings: tuple[str, float]) -> Callable[[dict[str, Any], str, bool], Any]:
+    def amr(*settings: tuple[str, float]) -> Schedule:
         def plans(lab: dict[str, Any], name: str, quick: bool) -> Any:
             for plane, t in settings:
                 yield f"amr {plane} {t:g} K", amr_rotation(
@@ -76,7 +75,7 @@ def _schedule(sample: str) -> list[Callable[[dict[str, Any], str, bool], Any]]:
 
         return plans
 
-    def xld(*edges: str, step: float = 0.1) -> Callable[[dict[str, Any], str, bool], Any]:
+    def xld(*edges: str, step: float = 0.1) -> Schedule:
         def plans(lab: dict[str, Any], name: str, quick: bool) -> Any:
             for edge in edges:
                 spec = EDGES[edge]
@@ -88,7 +87,7 @@ def _schedule(sample: str) -> list[Callable[[dict[str, Any], str, bool], Any]]:
 
         return plans
 
-    schedules: dict[str, list[Callable[[dict[str, Any], str, bool], Any]]] = {
+    schedules: dict[str, list[Schedule]] = {
         "C10/L6": [rt, _loops((2.0,)), _loops((5.0, 10.0, 15.0, 20.0, 50.0, 150.0), 0.1), fc,
                    amr(("(001)", 5.0)), xld("Ni L2")],
         "C10/L2": [_loops((2.0,), 0.1), fc,
@@ -138,7 +137,7 @@ def run_campaign(
         (sample, label, plan)
         for sample in SCHEDULE
         for factory in _schedule(sample)
-        for label, plan in _labelled(factory, lab, sample, quick)
+        for label, plan in factory(lab, sample, quick)
     ]
     campaign = Campaign()
     start = time.perf_counter()
@@ -151,12 +150,6 @@ def run_campaign(
     campaign.seconds = time.perf_counter() - start
     campaign.events = counter["events"]
     return campaign
-
-
-def _labelled(
-    factory: Any, lab: dict[str, Any], sample: str, quick: bool
-) -> list[tuple[str, Any]]:
-    return list(factory(lab, sample, quick))
 
 
 def reduce_campaign(catalog: Any, campaign: Campaign) -> dict[str, Any]:
@@ -405,23 +398,16 @@ def write_figures(results: dict[str, Any], out: Path) -> list[Path]:
     ax.legend()
     save(fig, "mr_butterfly_c10l6.png")
 
-    ok = results["C2/L2 O K"].norm
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for angle in ok.incidence_angle.values:
-        ax.plot(ok.energy, ok.sel(incidence_angle=angle), label=f"{angle:g}°")
-    ok_xld = results["C2/L2 O K"].sloxide.xld().xld
-    ax.plot(ok_xld.energy, 5 * ok_xld, label="5 × XLD")
-    ax.set(xlabel="E (eV)", ylabel="normalized TEY", title="C2/L2 O K XLD (Fig. 4c)")
-    ax.legend()
-    save(fig, "xld_o_k_c2l2.png")
-
-    pair = results["C2/L2 Ni L2"].norm
-    fig, ax = plt.subplots(figsize=(5, 4))
-    for angle in pair.incidence_angle.values:
-        ax.plot(pair.energy, pair.sel(incidence_angle=angle), label=f"{angle:g}°")
-    xld = results["C2/L2 Ni L2"].sloxide.xld().xld
-    ax.plot(xld.energy, 5 * xld, label="5 × XLD (I_ab − I_c)")
-    ax.set(xlabel="E (eV)", ylabel="normalized TEY", title="C2/L2 Ni L2 XLD (Fig. 4b)")
-    ax.legend()
-    save(fig, "xld_ni_l2_c2l2.png")
+    for edge, panel in (("Ni L2", "4b"), ("O K", "4c")):
+        normalized = results[f"C2/L2 {edge}"]
+        fig, ax = plt.subplots(figsize=(5, 4))
+        for angle in normalized.incidence_angle.values:
+            ax.plot(
+                normalized.energy, normalized.norm.sel(incidence_angle=angle), label=f"{angle:g}°"
+            )
+        xld = normalized.sloxide.xld().xld
+        ax.plot(xld.energy, 5 * xld, label="5 × XLD (I_ab − I_c)")
+        ax.set(xlabel="E (eV)", ylabel="normalized TEY", title=f"C2/L2 {edge} XLD (Fig. {panel})")
+        ax.legend()
+        save(fig, f"xld_{edge.lower().replace(' ', '_')}_c2l2.png")
     return paths

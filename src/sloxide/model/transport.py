@@ -26,7 +26,6 @@ __all__ = [
     "amr_percent",
     "domain_weight",
     "resistivities",
-    "field_loop_resistivities",
     "hall_bar_resistances",
     "A_DOM",
     "A_ORB",
@@ -213,40 +212,6 @@ def resistivities(
         rho_xx = rho_xx * (1 + NOISE_XX * rng.standard_normal(h.shape))
         rho_xy = rho_xy + NOISE_XY * rng.standard_normal(h.shape)
     return np.asarray(rho_xx), np.asarray(rho_xy)
-
-
-def field_loop_resistivities(
-    sample: Sample,
-    temperature: float,
-    field: Any,
-    direction: Any,
-    rng: np.random.Generator | None = None,
-    hall_sign: int = 1,
-) -> tuple[FloatArray, FloatArray]:
-    """ρ_xx (mΩ·cm) and ρ_xy (µΩ·cm) along a sweep whose every branch starts from saturation.
-
-    ``direction`` is +1 where the field rises and −1 where it falls: the branch
-    is chosen by it, without memory (for synthetic data sets).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sloxide.model.samples import SAMPLES
-    >>> from sloxide.model.transport import field_loop_resistivities
-    >>> xx, xy = field_loop_resistivities(SAMPLES["C10/L6"], 2.0, [9.0, -9.0], [1, -1])
-    >>> xy.round(3)
-    array([ 0.287, -0.133])
-    """
-    h = np.asarray(field, dtype=float)
-    up, down = LoopMemory(-1), LoopMemory(+1)
-    xx_up, xy_up = resistivities(sample, temperature, h, up, hall_sign=hall_sign)
-    xx_dn, xy_dn = resistivities(sample, temperature, h, down, hall_sign=hall_sign)
-    rising = np.asarray(direction) > 0
-    rho_xx, rho_xy = np.where(rising, xx_up, xx_dn), np.where(rising, xy_up, xy_dn)
-    if rng is not None:
-        rho_xx = rho_xx * (1 + NOISE_XX * rng.standard_normal(h.shape))
-        rho_xy = rho_xy + NOISE_XY * rng.standard_normal(h.shape)
-    return rho_xx, rho_xy
 
 
 def hall_bar_resistances(
