@@ -33,6 +33,26 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if all(r.within for r in rows) else 1
 
 
+def _ioc(args: argparse.Namespace) -> int:
+    from .ioc import run_ioc
+
+    run_ioc(prefix=args.prefix, sample=args.sample, mode=args.mode, seed=args.seed)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    serve(
+        args.catalog,
+        host=args.host,
+        port=args.port,
+        public=args.public,
+        allow_writes=args.allow_writes,
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sloxide`` command.
 
@@ -52,6 +72,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--quick", action="store_true", help="fewer temperatures, coarser steps")
     demo.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     demo.set_defaults(run=_demo)
+
+    ioc = commands.add_parser(
+        "ioc", help="serve the simulated lab over EPICS Channel Access (a caproto IOC)"
+    )
+    ioc.add_argument("--prefix", default="SLX:", help="PV prefix (default SLX:)")
+    ioc.add_argument("--sample", default="C10/L6", help="mounted sample (default C10/L6)")
+    ioc.add_argument(
+        "--mode",
+        choices=("instant", "realistic"),
+        default="realistic",
+        help="moves at once, or at the rates of real hardware (default)",
+    )
+    ioc.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    ioc.set_defaults(run=_ioc)
+
+    serve = commands.add_parser(
+        "serve",
+        help="a Tiled server over the catalog; API key from TILED_API_KEY (or one is made)",
+    )
+    serve.add_argument(
+        "--catalog", default=None, help="catalog directory (default: user data dir)"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    access = serve.add_mutually_exclusive_group()
+    access.add_argument(
+        "--public", action="store_true", help="anyone may read without a key; nobody may write"
+    )
+    access.add_argument(
+        "--allow-writes", action="store_true", help="key holders may also write (e.g. results)"
+    )
+    serve.set_defaults(run=_serve)
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))

@@ -97,7 +97,7 @@ class SimIncidenceAngleAxis(SimAxis, IncidenceAngleAxis):
 
 
 def _set_shutter(world: SimWorld, value: Any) -> None:
-    world.beam.shutter_open = bool(value)
+    world.set_shutter(bool(value))
 
 
 class SimBeamline(Beamline):
@@ -106,12 +106,17 @@ class SimBeamline(Beamline):
     energy = Cpt(SimEnergyAxis)
     incidence_angle = Cpt(SimIncidenceAngleAxis)
     ring_current = Cpt(
-        WorldSignal, read=lambda world: world.ring_current(), units="mA", kind=Kind.normal
+        WorldSignal,
+        read=lambda world: world.ring_current(),
+        notify=True,
+        units="mA",
+        kind=Kind.normal,
     )
     shutter = Cpt(
         WorldSignal,
         read=lambda world: int(world.shutter_open()),
         write=_set_shutter,
+        notify=True,
         units="1",
         kind=Kind.normal,
     )

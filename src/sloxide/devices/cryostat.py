@@ -105,7 +105,11 @@ class SimCryostat(Cryostat):
     temperature = Cpt(SimTemperatureAxis)
     field = Cpt(SimFieldAxis)
     quench = Cpt(
-        WorldSignal, read=lambda world: int("quench" in world.faults), units="1", kind=Kind.normal
+        WorldSignal,
+        read=lambda world: int("quench" in world.faults),
+        notify=True,
+        units="1",
+        kind=Kind.normal,
     )
 
     def __init__(self, *args: Any, world: SimWorld, **kwargs: Any) -> None:

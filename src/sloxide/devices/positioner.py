@@ -89,6 +89,12 @@ class Positioner(Device):
         """The readback, at its last value if it stopped updating."""
         return float(self.readback.get())
 
+    @property
+    def idle(self) -> bool:
+        """True when no move is under way."""
+        status = self._status
+        return status is None or status.done
+
     def band(self, target: float) -> float:
         """Half-width of the tolerance band around ``target``."""
         return max(float(self.tolerance.get()), float(self.relative_tolerance.get()) * abs(target))

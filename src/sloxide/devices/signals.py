@@ -6,6 +6,7 @@ sloxide must have one, so every soft signal here adds it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +50,10 @@ class WorldSignal(UnitSignal):
     """A signal read from (and optionally written to) the ``world`` of its root device.
 
     ``read(world)`` gives the value on every ``get()``; ``write(world, value)``,
-    when given, makes the signal settable. Used by the sim devices, whose root
+    when given, makes the signal settable. With ``notify=True`` the signal tells
+    its subscribers when the world changes (``world.on_change``), as an EPICS
+    monitor would; it reads the world only while somebody subscribes, so
+    unwatched readbacks draw no extra noise. Used by the sim devices, whose root
     holds a :class:`~sloxide.devices.sim.SimWorld`.
 
     Examples
@@ -71,11 +75,24 @@ class WorldSignal(UnitSignal):
         *args: Any,
         read: Callable[[Any], Any],
         write: Callable[[Any, Any], None] | None = None,
+        notify: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._read = read
         self._write = write
+        if notify:
+            self.root.world.on_change(self._world_changed)
+
+    def _world_changed(self) -> None:
+        if not self._callbacks[self.SUB_VALUE]:
+            return
+        old = self._readback
+        value = self.get()
+        if value != old:
+            self._run_subs(
+                sub_type=self.SUB_VALUE, old_value=old, value=value, timestamp=time.time()
+            )
 
     def get(self, **kwargs: Any) -> Any:
         value = self._read(self.root.world)

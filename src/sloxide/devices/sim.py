@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -141,6 +142,7 @@ class SimWorld:
             for key, (start, rate, noise) in AXES.items()
         }
         self._frozen: dict[str, float] = {}
+        self._listeners: list[Callable[[], None]] = []
         self.beam = _Beam()
         self.sample: Sample = SAMPLES["C10/L6"]
         self.memory = LoopMemory()
@@ -156,6 +158,25 @@ class SimWorld:
     def faults(self) -> frozenset[str]:
         """The faults in force."""
         return frozenset(self.beam.faults)
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` after every command, fault and shutter change.
+
+        Hardware pushes such changes (EPICS monitors); the status signals of the
+        sim devices use this to do the same, so suspenders see a beam dump or a
+        quench the moment it happens.
+        """
+        self._listeners.append(callback)
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            callback()
+
+    def set_shutter(self, open_: bool) -> None:
+        """Open (True) or close the shutter."""
+        with self._lock:
+            self.beam.shutter_open = bool(open_)
+        self._notify()
 
     def set_sample(self, name: str) -> None:
         """Mount another sample: T, field and angle stay; the new sample is unmagnetized."""
@@ -178,6 +199,7 @@ class SimWorld:
             axis.target = float(target)
             axis.t0 = now
             self._observe()
+        self._notify()
 
     def position(self, key: str) -> float:
         """Where an axis truly is now (faults included), without noise."""
@@ -207,11 +229,13 @@ class SimWorld:
             if fault == "quench":
                 self._axes["field"].start = self._axes["field"].target = 0.0
                 self._observe()
+        self._notify()
 
     def clear(self) -> None:
         """Turn every fault off."""
         with self._lock:
             self.beam.faults.clear()
+        self._notify()
 
     # ------------------------------------------------------------------ physics
 
@@ -387,10 +411,14 @@ def sim_trigger(device: Any, measure: Any) -> Any:
 
 
 def world_readback(key: str) -> Any:
-    """A readback component for the world axis ``key`` (hinted, units of the axis)."""
+    """A readback component for the world axis ``key`` (hinted, units of the axis).
+
+    It notifies its subscribers when the world changes, as an EPICS monitor would,
+    so a suspender watching it sees an excursion.
+    """
     from ophyd import Component as Cpt
     from ophyd import Kind
 
     from .signals import WorldSignal
 
-    return Cpt(WorldSignal, read=lambda world: world.readback(key), kind=Kind.hinted)
+    return Cpt(WorldSignal, read=lambda world: world.readback(key), notify=True, kind=Kind.hinted)

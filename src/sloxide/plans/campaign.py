@@ -4,8 +4,7 @@
 # bluesky types list_scan's motor/positions varargs as tuples.
 """The paper's measurement campaign for one sample."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the queueserver reads the hints as objects.
 from collections.abc import Generator
 from typing import Any
 

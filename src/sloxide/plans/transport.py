@@ -8,8 +8,7 @@ Each measurement is one run (DESIGN.md, "Plans"). The field loops use the
 (010) mount at φ = 90°, where the field is along [001].
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the queueserver reads the hints as objects.
 from collections.abc import Generator
 from typing import Any
 

@@ -10,14 +10,14 @@ stop ends a region scanned with the step before it, so (862, 0.2, 868, 0.05, 876
 runs sharing ``group_uid``: the incidence angle is the outer loop, energy the inner.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the queueserver reads the hints as objects.
 import uuid
 from collections.abc import Generator, Sequence
 from typing import Any
 
 import bluesky.plan_stubs as bps
 import bluesky.plans as bp
+import bluesky.preprocessors as bpp
 import numpy as np
 from bluesky.protocols import Movable
 from bluesky.utils import Msg
@@ -26,6 +26,7 @@ from ..errors import SloxideError
 from ..model.spectra import EDGES
 from .context import check_range, sample_context, start_metadata
 from .restore import restoring
+from .suspenders import shutter_suspender
 
 __all__ = ["energy_points", "xas_scan", "xld_scan"]
 
@@ -154,11 +155,11 @@ def xas_scan(
 
     def inner() -> MsgGenerator:
         yield from bps.mv(beamline.incidence_angle, theta, beamline.shutter, 1)
-        return (
-            yield from bp.list_scan(
-                [beamline, beamline.incidence_angle], beamline.energy, energies, md=_md
-            )
+        # The shutter is open from here until the run ends: closing it pauses the scan.
+        scan = bp.list_scan(
+            [beamline, beamline.incidence_angle], beamline.energy, energies, md=_md
         )
+        return (yield from bpp.suspend_wrapper(scan, [shutter_suspender(beamline)]))
 
     return (yield from restoring(inner(), [beamline.incidence_angle, beamline.shutter]))
 

@@ -1,0 +1,69 @@
+"""The sloxide startup profile, loaded by IPython and by the Bluesky queueserver.
+
+IPython::
+
+    ipython -i plans/00-startup.py          # or, in a session: %run -i plans/00-startup.py
+
+Queueserver (redis running; see docs/deployment.md)::
+
+    start-re-manager --startup-dir plans/ \\
+        --existing-plans-devices plans/existing_plans_and_devices.yaml \\
+        --user-group-permissions plans/user_group_permissions.yaml
+
+It makes a RunEngine that writes every run to the catalog, the devices of one
+definition file in ``devices/``, the suspenders for those instruments, and the
+sloxide plans with the standard bluesky plans. Two environment variables choose:
+
+``SLOXIDE_DEVICES``
+    A definition file: a name in ``devices/`` (``sim-lab``, the default;
+    ``epics-transport-lab``; ``epics-beamline``) or a path to a ``.toml`` file.
+``SLOXIDE_CATALOG``
+    The catalog: a directory (embedded Tiled catalog) or a Tiled server URL with
+    ``TILED_API_KEY`` set; default, the embedded catalog in the user data directory.
+
+After editing the plans or devices here, regenerate the queueserver's list (CI
+fails when it is stale)::
+
+    qserver-list-plans-devices --startup-dir plans --file-dir plans \\
+        --file-name existing_plans_and_devices.yaml
+"""
+
+import os
+from pathlib import Path
+
+from bluesky import RunEngine
+from bluesky.plan_stubs import mv, mvr, rd, sleep  # noqa: F401  (plans users may call)
+from bluesky.plans import count, grid_scan, list_scan, rel_scan, scan  # noqa: F401
+
+from sloxide.catalog import open_catalog, subscribe
+from sloxide.devices.definitions import load_devices
+from sloxide.plans import (  # noqa: F401  (the plans the queueserver exposes)
+    amr_rotation,
+    campaign,
+    fc_magnetization,
+    field_loop,
+    rt_sweep,
+    xas_scan,
+    xld_scan,
+)
+from sloxide.plans.suspenders import install_suspenders
+
+
+def _definition_file(choice: str) -> Path:
+    """A name in devices/ or a path."""
+    if choice.endswith(".toml") or os.sep in choice:
+        return Path(choice).expanduser()
+    return Path(__file__).resolve().parent.parent / "devices" / f"{choice}.toml"
+
+
+RE = RunEngine({})
+catalog = open_catalog(os.environ.get("SLOXIDE_CATALOG") or None)
+subscribe(RE, catalog)
+
+devices = load_devices(
+    _definition_file(os.environ.get("SLOXIDE_DEVICES", "sim-lab")),
+    connect=True,
+    timeout=float(os.environ.get("SLOXIDE_CONNECT_TIMEOUT", "10")),
+)
+globals().update(devices)  # cryostat, hallbar, rotator, beamline: names the plans take
+install_suspenders(RE, devices)
