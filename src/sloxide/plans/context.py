@@ -12,7 +12,20 @@ from ..errors import SloxideError
 from ..model.samples import HALL_BAR, SAMPLES
 from ..units import scalar_magnitude
 
-__all__ = ["sample_context", "hall_bar_context", "start_metadata", "check_range", "as_number"]
+__all__ = [
+    "sample_context",
+    "hall_bar_context",
+    "start_metadata",
+    "check_range",
+    "check_points",
+    "as_number",
+    "MAX_POINTS",
+]
+
+#: The most points one run may have. The paper's finest scans have a few thousand
+#: (a 9 T loop in 0.02 T is 1,801); a step a thousand times too fine is a typo that
+#: would otherwise run for days, or fail allocating the setpoints.
+MAX_POINTS = 100_000
 
 
 def sample_context(sample: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -30,6 +43,10 @@ def sample_context(sample: str | Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     if isinstance(sample, Mapping):
         return dict(sample)
+    if not isinstance(sample, str):
+        raise SloxideError(
+            f"sample must be a name (str) or a mapping of its properties, got {sample!r}"
+        )
     if sample in SAMPLES:
         s = SAMPLES[sample]
         return {
@@ -52,6 +69,8 @@ def hall_bar_context(current_uA: float, hall_sign: int = 1) -> dict[str, Any]:
     >>> hall_bar_context(100.0)["width_um"]
     200.0
     """
+    if hall_sign not in (1, -1) or isinstance(hall_sign, bool):
+        raise SloxideError(f"hall_sign must be +1 or -1 (the lead polarity), got {hall_sign!r}")
     entry = dataclasses.asdict(HALL_BAR)
     entry["current_uA"] = float(current_uA)
     entry["hall_sign"] = int(hall_sign)
@@ -74,6 +93,8 @@ def start_metadata(
     >>> md["plan_name"], md["sloxide"]["measurement"], md["operator"]
     ('rt_sweep', 'rt', 'me')
     """
+    if md is not None and not isinstance(md, Mapping):
+        raise SloxideError(f"md must be a dict of metadata (or None), got {md!r}")
     out: dict[str, Any] = {
         "plan_name": plan_name,
         "plan_args": dict(plan_args),
@@ -104,6 +125,22 @@ def as_number(name: str, value: Any, units: str) -> float:
     if not np.isfinite(number):
         raise SloxideError(f"{name} must be finite, got {value!r}")
     return number
+
+
+def check_points(what: str, count: float) -> int:
+    """``count`` as an int, or a SloxideError when a run would exceed :data:`MAX_POINTS`.
+
+    Examples
+    --------
+    >>> from sloxide.plans.context import check_points
+    >>> check_points("the field loop", 1801)
+    1801
+    """
+    if not count <= MAX_POINTS:  # also refuses NaN
+        raise SloxideError(
+            f"{what} would take {count:.3g} points, more than {MAX_POINTS:,}; use a larger step"
+        )
+    return int(count)
 
 
 def check_range(name: str, value: float, limits: tuple[float, float], units: str) -> float:

@@ -19,7 +19,14 @@ from bluesky.protocols import Movable, Readable
 from bluesky.utils import Msg
 
 from ..errors import SloxideError
-from .context import as_number, check_range, hall_bar_context, sample_context, start_metadata
+from .context import (
+    as_number,
+    check_points,
+    check_range,
+    hall_bar_context,
+    sample_context,
+    start_metadata,
+)
 from .restore import restoring
 
 __all__ = ["rt_sweep", "field_loop", "fc_magnetization", "amr_rotation", "loop_fields"]
@@ -37,7 +44,7 @@ def _positive(name: str, value: Any, units: str) -> float:
 
 def _temperature_steps(start: float, stop: float, step: float) -> list[float]:
     """Setpoints from ``start`` towards ``stop`` in ``step`` (K), ``start`` included."""
-    n = int(np.floor(abs(stop - start) / step + 1e-9)) + 1
+    n = check_points("the temperature sweep", np.floor(abs(stop - start) / step + 1e-9) + 1)
     return [float(v) for v in start + np.sign(stop - start) * step * np.arange(n)]
 
 
@@ -59,6 +66,7 @@ def loop_fields(field_max: float, step: float) -> list[float]:
     >>> loop_fields(1.0, 0.5)
     [0.0, 0.5, 1.0, 0.5, 0.0, -0.5, -1.0, -0.5, 0.0, 0.5, 1.0]
     """
+    check_points("the field loop", 4 * field_max / step + 1)  # 0 → +H → −H → +H
     k = int(round(field_max / step))
     if k < 2 or not np.isclose(k * step, field_max, rtol=1e-9):
         raise SloxideError(
@@ -332,7 +340,7 @@ def amr_rotation(
     if plane not in PLANES:
         raise SloxideError(f"plane must be one of {PLANES}, got {plane!r}")
     da = _positive("step", step, "deg")
-    n = int(round(360.0 / da))
+    n = check_points("the rotation", np.floor(360.0 / da + 0.5))  # 360°/step, rounded
     if n < 6 or not np.isclose(n * da, 360.0):
         raise SloxideError(f"step = {da}° must divide 360° into at least 6 angles")
     angles = [float(v) for v in da * np.arange(n)]

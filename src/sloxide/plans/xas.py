@@ -24,7 +24,7 @@ from bluesky.utils import Msg
 
 from ..errors import SloxideError
 from ..model.spectra import EDGES
-from .context import check_range, sample_context, start_metadata
+from .context import check_points, check_range, sample_context, start_metadata
 from .restore import restoring
 from .suspenders import shutter_suspender
 
@@ -48,19 +48,32 @@ def energy_points(regions: Sequence[float]) -> list[float]:
     >>> energy_points((860.0, 1.0, 862.0, 0.5, 863.0))
     [860.0, 861.0, 862.0, 862.5, 863.0]
     """
-    values = [float(v) for v in regions]
+    try:
+        values = [float(v) for v in regions]
+    except (TypeError, ValueError):
+        raise SloxideError(
+            f"regions must be numbers in eV, (start, step, stop, step, stop, ...); got {regions!r}"
+        ) from None
+    if not np.all(np.isfinite(values)):
+        raise SloxideError(f"regions must be finite energies and steps in eV, got {regions!r}")
     if len(values) < 3 or len(values) % 2 == 0:
         raise SloxideError(
             f"regions must be (start, step, stop, step, stop, ...) with an odd length ≥ 3, "
             f"got {tuple(regions)!r}"
         )
     points = [values[0]]
+    low = values[0]
+    total = 1.0
     for step, stop in zip(values[1::2], values[2::2], strict=True):
-        if not step > 0 or not stop > points[-1]:
+        if not step > 0 or not stop > low:
             raise SloxideError(
-                f"each region needs a positive step and a stop above {points[-1]} eV; "
+                f"each region needs a positive step and a stop above {low} eV; "
                 f"got step {step}, stop {stop}"
             )
+        total += (stop - low) / step
+        low = stop
+    check_points("the energy regions", np.floor(total))
+    for step, stop in zip(values[1::2], values[2::2], strict=True):
         n = int(np.floor((stop - points[-1]) / step + 1e-9))
         region = points[-1] + step * np.arange(1, n + 1)
         points.extend(float(v) for v in np.round(region, 6))
@@ -201,7 +214,10 @@ def xld_scan(
     >>> len(uids)
     2
     """
-    pair = [float(a) for a in angles]
+    try:
+        pair = [float(a) for a in angles]
+    except (TypeError, ValueError):
+        raise SloxideError(f"angles must be two incidence angles in deg, got {angles!r}") from None
     if len(pair) != 2 or pair[0] == pair[1]:
         raise SloxideError(f"an XLD pair needs two different incidence angles, got {angles!r}")
     for angle in pair:  # validate both runs before anything moves
