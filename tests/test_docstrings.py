@@ -33,6 +33,13 @@ MODULES = [
     "sloxide.report",
     "sloxide.catalog",
     "sloxide.io",
+    "sloxide.server",
+    "sloxide.devices.definitions",
+    "sloxide.plans.context",
+    "sloxide.plans.suspenders",
+    "sloxide.results",
+    "sloxide.reduction",
+    "sloxide.callbacks",
 ]
 
 

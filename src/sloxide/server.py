@@ -1,0 +1,500 @@
+"""Serve the embedded catalog over HTTP with Tiled: ``sloxide serve``.
+
+A pipeline on another machine, a colleague's notebook or a RunEngine at a
+facility reaches the catalog through :func:`sloxide.catalog.open_catalog` with
+the server's URL. The server is Tiled's own, run by uvicorn, over the same
+embedded-catalog directory (``catalog.db``, ``tables.sqlite`` and ``data/``)
+that :func:`~sloxide.catalog.open_catalog` writes; nothing is copied.
+
+Security model
+--------------
+Three modes, and writing is never open unless asked for:
+
+================== =================== ============================
+mode               without the key     with the API key
+================== =================== ============================
+default            refused (401)       read
+``public=True``    read                read (nobody may write)
+``allow_writes``   refused (401)       read and write
+================== =================== ============================
+
+* **Who holds the key.** Tiled's single-user API key: ``TILED_API_KEY`` from the
+  environment, the same variable a client reads. If it is unset, :func:`serve`
+  makes a strong random one (:func:`secrets.token_hex`), valid until the server
+  stops, and prints it once on stdout so the person who started the server can
+  hand it on. sloxide never writes a key to disk or into run metadata, and the
+  server's log lines have ``api_key=...`` and ``Apikey ...`` redacted, so a
+  browser user's ``?api_key=`` URL does not end up in the access log. A key
+  from the environment is never printed.
+* **Who may read.** Tiled's authentication: a request without a valid key gets
+  no scopes, so 401, unless the server is public (``allow_anonymous_access``),
+  when it gets tiled's public scopes, ``read:metadata`` and ``read:data``.
+* **Who may write.** Tiled gives the single-user key every scope. Unless
+  ``allow_writes`` is set, sloxide caps what any request is granted at the read
+  scopes, where tiled resolves them: the ``get_current_scopes`` dependency that
+  every endpoint checks, including tiled's GraphQL endpoint ``/api/graphql``,
+  whose namespace mutations no access policy sees. So every write, delete and
+  create is refused with 401 "Not enough permissions". A read-only Tiled
+  access policy on every node, and an adapter opened without writable
+  storage, refuse it a second and a third time. In public mode the key grants
+  nothing more than anonymity does: a public server is read-only for everyone.
+* **Where it listens.** ``127.0.0.1`` unless told otherwise. The key crosses
+  plain HTTP; on any other address, put the server behind an HTTPS proxy.
+
+Reading and writing over HTTP needs the ``acquire`` extra on both ends.
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import functools
+import logging
+import os
+import re
+import secrets
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from .catalog import (
+    CATALOG_FILENAME,
+    TABLES_FILENAME,
+    CatalogError,
+    _check_writable,
+    _initialize,
+    _is_initialized,
+    _require,
+    default_catalog_directory,
+)
+from .errors import SloxideError
+
+__all__ = ["ServeError", "READ_SCOPES", "access_scopes", "build_app", "serve"]
+
+#: The scopes a read-only request is granted: tiled's public scopes.
+READ_SCOPES = frozenset({"read:metadata", "read:data"})
+
+_KEY_VARIABLE = "TILED_API_KEY"
+_SECRET_PATTERNS = (
+    re.compile(r"(api_key=)[^&#\s\"']+", re.IGNORECASE),
+    re.compile(r"(apikey\s+)\S+", re.IGNORECASE),
+)
+
+
+class ServeError(SloxideError):
+    """The server cannot start: a bad key, address or port.
+
+    Examples
+    --------
+    >>> from sloxide.errors import SloxideError
+    >>> from sloxide.server import ServeError
+    >>> issubclass(ServeError, SloxideError)
+    True
+    """
+
+
+def access_scopes(
+    *, public: bool = False, allow_writes: bool = False
+) -> dict[str, frozenset[str]]:
+    """The most a request may do in each mode: the Tiled scopes it can be granted.
+
+    Parameters
+    ----------
+    public : bool, default False
+        Anonymous requests may read.
+    allow_writes : bool, default False
+        Key holders may write. Excludes ``public``.
+
+    Returns
+    -------
+    dict
+        ``"anonymous"`` (a request without a key) and ``"key"`` (a request
+        with the API key): each a frozenset of scope names. With
+        ``allow_writes``, ``"key"`` is every scope tiled gives its
+        single-user key.
+
+    Raises
+    ------
+    ServeError
+        If both ``public`` and ``allow_writes`` are set.
+
+    Examples
+    --------
+    >>> from sloxide.server import access_scopes
+    >>> {who: sorted(s) for who, s in access_scopes().items()}
+    {'anonymous': [], 'key': ['read:data', 'read:metadata']}
+    >>> sorted(access_scopes(public=True)["anonymous"])
+    ['read:data', 'read:metadata']
+    >>> {"write:data", "create:node"} <= access_scopes(allow_writes=True)["key"]
+    True
+    """
+    if public and allow_writes:
+        raise ServeError(
+            "a server cannot be public and writable at once: drop --public (key holders "
+            "write) or --allow-writes (anyone reads, nobody writes)"
+        )
+    if allow_writes:
+        from tiled.access_control.scopes import SINGLE_USER_SCOPES
+
+        key = frozenset(str(getattr(s, "value", s)) for s in SINGLE_USER_SCOPES)
+    else:
+        key = READ_SCOPES
+    return {"anonymous": READ_SCOPES if public else frozenset(), "key": key}
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def _catalog_adapter(catalog: str | os.PathLike[str] | None, *, writable: bool) -> Any:
+    """The Tiled adapter of the embedded catalog in ``catalog``, laid out as catalog.py does."""
+    if catalog is not None and str(catalog).lower().startswith(("http://", "https://")):
+        raise CatalogError(
+            f"sloxide serve serves a catalog directory, not a URL ({str(catalog)!r}); the "
+            "server at that URL already serves its catalog"
+        )
+    location = default_catalog_directory() if catalog is None else Path(catalog)
+    directory = location.expanduser().resolve()
+    database = directory / CATALOG_FILENAME
+    uri = f"sqlite:///{database.as_posix()}"
+    tables = f"sqlite:///{(directory / TABLES_FILENAME).as_posix()}"
+    data = str(directory / "data")
+    if writable:
+        _check_writable(directory)
+    elif not _is_initialized(database):
+        what = "does not exist" if not directory.exists() else "holds no sloxide catalog"
+        raise CatalogError(
+            f"the catalog directory {str(directory)!r} {what}; pass the directory runs were "
+            "written to (--catalog PATH), or add --allow-writes to serve a new, empty catalog"
+        )
+    _initialize(uri)  # creates a new catalog; refuses one that needs a database upgrade
+    catalog_module = _require("tiled.catalog")
+    return catalog_module.from_uri(
+        uri,
+        # Read-only: no writable storage, so even a write that got past the scopes
+        # and the access policy would find nowhere to put array or table data.
+        writable_storage=[data, tables] if writable else None,
+        readable_storage=[data] if writable else [data, tables],
+    )
+
+
+# --------------------------------------------------------------------------- access
+
+
+def _read_only_policy() -> Any:
+    """A Tiled access policy that grants at most the read scopes on every node."""
+    from tiled.access_control.protocols import AccessPolicy
+
+    refusal = "this server is read-only (start it with --allow-writes to accept writes)"
+
+    class ReadOnlyAccessPolicy(AccessPolicy):
+        async def init_node(self, *args: Any, **kwargs: Any) -> Any:
+            raise ValueError(refusal)  # tiled answers 403
+
+        async def modify_node(self, *args: Any, **kwargs: Any) -> Any:
+            raise ValueError(refusal)
+
+        async def allowed_scopes(self, *args: Any, **kwargs: Any) -> Any:
+            return READ_SCOPES
+
+        async def filters(self, *args: Any, **kwargs: Any) -> Any:
+            return []  # every node is visible to whoever may read
+
+    return ReadOnlyAccessPolicy()
+
+
+def _capped(dependency: Any, allowed: frozenset[str]) -> Any:
+    """``dependency`` (a tiled scopes dependency) granting nothing outside ``allowed``.
+
+    ``functools.wraps`` keeps the signature, so FastAPI resolves the same
+    sub-dependencies (key, token, settings) as for tiled's own function.
+    """
+
+    @functools.wraps(dependency)
+    async def capped(*args: Any, **kwargs: Any) -> set[str]:
+        granted = await dependency(*args, **kwargs)
+        return {s for s in granted if str(getattr(s, "value", s)) in allowed}
+
+    return capped
+
+
+def _api_key(api_key: str | None, *, required: bool) -> str:
+    key = os.environ.get(_KEY_VARIABLE) if api_key is None else api_key
+    if not key:
+        if not required:
+            return secrets.token_hex(32)  # tiled needs one; nobody is told it
+        raise ServeError(
+            f"no API key: set the {_KEY_VARIABLE} environment variable (e.g. to the output "
+            'of python -c "import secrets; print(secrets.token_hex(32))"), or pass api_key='
+        )
+    if not key.isalnum() or not key.isascii():
+        raise ServeError(
+            f"the API key ({_KEY_VARIABLE}) must be letters and digits only (tiled's rule, "
+            "since it may travel in a URL); generate one with "
+            'python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    return key
+
+
+def build_app(
+    catalog: str | os.PathLike[str] | None = None,
+    *,
+    api_key: str | None = None,
+    public: bool = False,
+    allow_writes: bool = False,
+) -> Any:
+    """The ASGI app of ``sloxide serve``, for uvicorn or any ASGI server.
+
+    Parameters
+    ----------
+    catalog : str or os.PathLike, optional
+        The embedded-catalog directory; default
+        :func:`sloxide.catalog.default_catalog_directory`. It must hold a
+        catalog unless ``allow_writes``, which creates an empty one.
+    api_key : str, optional
+        The single API key; default the ``TILED_API_KEY`` environment
+        variable. Letters and digits only. Not needed when ``public``.
+    public : bool, default False
+        Anyone may read without a key; nobody may write.
+    allow_writes : bool, default False
+        Key holders may also write (runs, reduced results).
+
+    Returns
+    -------
+    fastapi.FastAPI
+        ``app.state.sloxide_access`` holds :func:`access_scopes` of the mode.
+        Serving it replaces tiled's process-wide single-user key, so serve it
+        in its own process, not next to an in-process embedded catalog.
+
+    Raises
+    ------
+    CatalogError
+        If the directory holds no catalog (and ``allow_writes`` is unset), or
+        cannot be created or written (with ``allow_writes``).
+    ServeError
+        If no key is given or set (and the server is not public), if the key
+        is not alphanumeric, or if both ``public`` and ``allow_writes`` are set.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sloxide.server import build_app
+    >>> directory = tempfile.mkdtemp()
+    >>> app = build_app(directory, api_key="k3y", allow_writes=True)  # creates the catalog
+    >>> sorted(build_app(directory, api_key="k3y").state.sloxide_access["key"])
+    ['read:data', 'read:metadata']
+    >>> build_app(directory + "/missing", api_key="k3y")
+    Traceback (most recent call last):
+    ...
+    sloxide.catalog.CatalogError: the catalog directory '...missing' does not exist; ...
+    """
+    scopes = access_scopes(public=public, allow_writes=allow_writes)
+    key = _api_key(api_key, required=not public)
+    adapter = _catalog_adapter(catalog, writable=allow_writes)
+    _require("tiled.server.app")
+    from tiled.config import Authentication
+    from tiled.server import authentication as tiled_authentication
+    from tiled.server.app import build_app as tiled_build_app
+
+    app = tiled_build_app(
+        adapter,
+        # providers=[]: tiled's single-user mode, whatever TILED_AUTHN* variables say.
+        Authentication(providers=[], single_user_api_key=key, allow_anonymous_access=public),
+        access_policy=None if allow_writes else _read_only_policy(),
+    )
+    if not allow_writes:
+        granted = scopes["key"] | scopes["anonymous"]
+        for name in ("get_current_scopes", "get_current_scopes_websocket"):
+            dependency = getattr(tiled_authentication, name)
+            app.dependency_overrides[dependency] = _capped(dependency, granted)
+    app.state.sloxide_access = scopes
+    return app
+
+
+# --------------------------------------------------------------------------- serving
+
+
+class _RedactSecrets(logging.Filter):
+    """Blank API keys out of log records: ``?api_key=...``, ``Apikey ...`` and the key itself."""
+
+    def __init__(self, secret: str = "") -> None:
+        super().__init__()
+        self._secret = secret if len(secret) >= 8 else ""  # a short key would blank words
+
+    def _scrub(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        for pattern in _SECRET_PATTERNS:
+            value = pattern.sub(r"\1[redacted]", value)
+        return value.replace(self._secret, "[redacted]") if self._secret else value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._scrub(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._scrub(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: self._scrub(v) for k, v in record.args.items()}
+        return True
+
+
+def _log_config(secret: str) -> dict[str, Any]:
+    """tiled's log format, all on stderr, every handler redacting secrets."""
+    from tiled.server.logging_config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"]["redact"] = {"()": _RedactSecrets, "secret": secret}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact", *handler.get("filters", [])]
+        handler["stream"] = "ext://sys.stderr"  # stdout carries only what serve() prints
+    for formatter in config["formatters"].values():
+        formatter["use_colors"] = None  # colour on a terminal only
+    return config
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on host:port, or a ServeError saying why not."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError, OverflowError) as exc:
+        raise ServeError(
+            f"cannot bind to {host!r} port {port}: {exc}; pass an address of this machine "
+            "(--host 127.0.0.1, or 0.0.0.0 for every interface) and a port from 1 to 65535"
+        ) from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: quick restarts
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            hint = "another server is using it; stop it or choose another port with --port"
+        elif exc.errno == errno.EACCES:
+            hint = "ports below 1024 need privileges; choose another port with --port"
+        else:
+            hint = "pass an address of this machine with --host (default 127.0.0.1)"
+        raise ServeError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); {hint}"
+        ) from None
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _is_loopback(host: str) -> bool:
+    return host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def serve(
+    catalog: str | os.PathLike[str] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    public: bool = False,
+    allow_writes: bool = False,
+) -> None:
+    """Serve the embedded catalog with Tiled until SIGINT or SIGTERM: ``sloxide serve``.
+
+    The API key is ``TILED_API_KEY`` from the environment; if it is unset
+    (and the server is not public), a random key is made and printed once on
+    stdout. Clients connect with ``open_catalog("http://HOST:PORT")`` and
+    ``TILED_API_KEY`` set to the same key. On SIGINT or SIGTERM the server
+    stops accepting connections, finishes the requests in flight and shuts
+    tiled down; then SIGINT returns, and SIGTERM ends the process as the
+    signal asks (exit status 143 from a shell, a clean stop for systemd).
+
+    Parameters
+    ----------
+    catalog : str or os.PathLike, optional
+        The embedded-catalog directory; default
+        :func:`sloxide.catalog.default_catalog_directory`.
+    host : str, default "127.0.0.1"
+        The address to listen on; ``0.0.0.0`` for every interface.
+    port : int, default 8000
+        The TCP port.
+    public : bool, default False
+        Anyone may read without a key; nobody may write.
+    allow_writes : bool, default False
+        Key holders may also write, e.g. a pipeline storing results or a
+        RunEngine's ``TiledWriter``.
+
+    Raises
+    ------
+    CatalogError
+        If the directory holds no catalog (without ``allow_writes``), or is
+        not writable (with it).
+    ServeError
+        If the port is in use, the address is not this machine's, the key in
+        ``TILED_API_KEY`` is not alphanumeric, or the server fails to start.
+
+    Examples
+    --------
+    >>> from sloxide.server import serve
+    >>> serve("no/such/catalog", port=0)  # port 0: any free port
+    Traceback (most recent call last):
+    ...
+    sloxide.catalog.CatalogError: the catalog directory '...' does not exist; ...
+    """
+    access_scopes(public=public, allow_writes=allow_writes)  # refuses public + writes
+    generated = not os.environ.get(_KEY_VARIABLE) and not public
+    key = secrets.token_hex(32) if generated else _api_key(None, required=not public)
+    _require("uvicorn")
+    import uvicorn
+
+    sock = _bind(host, port)  # before the slow part: a busy port fails at once
+    try:
+        app = build_app(catalog, api_key=key, public=public, allow_writes=allow_writes)
+    except BaseException:
+        sock.close()
+        raise
+    url = _url(host, int(sock.getsockname()[1]))
+    if public:
+        mode = "public read-only: anyone may read, nobody may write"
+    elif allow_writes:
+        mode = f"key holders may read and write; requests need the key ({_KEY_VARIABLE})"
+    else:
+        mode = f"read-only; requests need the API key ({_KEY_VARIABLE}), writes are refused"
+    lines = [f"sloxide serve: {url} ({mode}); Ctrl-C or SIGTERM stops it"]
+    if generated:
+        # Printed on purpose, once, for the person who started the server; never logged.
+        lines.append(
+            f"sloxide serve: API key for this server (made now, stored nowhere; set "
+            f"{_KEY_VARIABLE} to choose your own): {key}"
+        )
+    if not _is_loopback(host):
+        print(
+            f"sloxide serve: listening on {host}: the API key crosses the network as plain "
+            "HTTP; put an HTTPS proxy in front of this server",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:  # accepting connections: now the URL works
+                print("\n".join(lines), flush=True)
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        log_config=_log_config(key),
+        timeout_graceful_shutdown=10,
+    )
+    try:
+        Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises SIGINT after its graceful shutdown
+        pass
+    except SystemExit as exc:  # uvicorn's way to report a failed startup
+        raise ServeError(
+            f"the Tiled server over the catalog failed to start (uvicorn exit status "
+            f"{exc.code}); the log above says why"
+        ) from None
+    finally:
+        sock.close()
