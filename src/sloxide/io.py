@@ -10,7 +10,8 @@ puts them back, with the ``quantity`` of each variable and the run's
 * :func:`read_runs` stacks several runs of one kind along a context key, e.g.
   field loops along temperature, or joins the two runs of an XLD pair into one
   Dataset on dims (``incidence_angle``, ``energy``);
-* :func:`read_results` returns the stored results of a run (none yet).
+* :func:`read_results` returns the stored reduction results of a run, with their
+  provenance (:mod:`sloxide.results`).
 
 The module needs no acquisition library itself: it reads any Tiled run client
 it is given. A uid is looked up in ``catalog=``, or in the default catalog
@@ -28,6 +29,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import DataError, SloxideError
+from .results import read_results
 
 __all__ = [
     "RunNotFoundError",
@@ -535,46 +537,3 @@ def read_runs(
 
 
 # --------------------------------------------------------------------------- results
-
-
-def read_results(run_or_uid: Any, catalog: Any = None) -> xr.Dataset | None:
-    """The stored reduction results of a run, or ``None`` when it has none.
-
-    Results are written by ``sloxide reduce`` (DESIGN.md, "Command line and
-    pipeline API"): variables with the accessor's names and the provenance
-    attrs ``sloxide_version``, ``parameters``, ``raw_uids``, ``reduced_at``.
-    That pipeline does not store results yet, so today every run has none.
-
-    Parameters
-    ----------
-    run_or_uid : tiled run client or str
-        A run, or its uid.
-    catalog : tiled client, str or os.PathLike, optional
-        Where to look a uid up; see :func:`read_run`.
-
-    Returns
-    -------
-    xarray.Dataset or None
-
-    Raises
-    ------
-    RunNotFoundError
-        If a uid is not in the catalog.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> import bluesky.plans as bp
-    >>> from bluesky import RunEngine
-    >>> from sloxide.catalog import open_catalog, subscribe
-    >>> from sloxide.devices.sim import SimWorld, sim_lab
-    >>> from sloxide.io import read_results
-    >>> catalog = open_catalog(tempfile.mkdtemp())
-    >>> RE = RunEngine({})
-    >>> token = subscribe(RE, catalog)
-    >>> uid, = RE(bp.count([sim_lab(SimWorld())["hallbar"]]))
-    >>> read_results(uid, catalog=catalog) is None
-    True
-    """
-    _resolve(run_or_uid, catalog)
-    return None
