@@ -40,6 +40,8 @@ MODULES = [
     "sloxide.results",
     "sloxide.reduction",
     "sloxide.callbacks",
+    "sloxide.batch",
+    "sloxide.export",
 ]
 
 

@@ -33,6 +33,46 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if all(r.within for r in rows) else 1
 
 
+def _reduce(args: argparse.Namespace) -> int:
+    from .batch import parse_query, reduce_catalog, write_summary
+    from .catalog import default_catalog_directory, open_catalog
+
+    query = parse_query(args.query)
+    location = args.catalog or default_catalog_directory()
+    summary = reduce_catalog(
+        open_catalog(location),
+        location=location,
+        query=query,
+        scheduler=args.scheduler,
+        progress=not args.no_progress,
+    )
+    path = write_summary(summary, Path(args.out), args.format)
+    print(
+        f"{summary.reduced} reduced, {summary.skipped} already reduced, {summary.failed} "
+        f"failed, {summary.incomplete} incomplete runs left out, in {summary.seconds:.1f} s; "
+        f"summary: {path}"
+    )
+    return 1 if summary.failed else 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .catalog import open_catalog
+    from .export import export_dataset
+    from .io import read_results, read_run
+
+    catalog = open_catalog(args.catalog)
+    if args.results:
+        ds = read_results(args.uid, catalog=catalog, method=args.method)
+        if ds is None:
+            raise SloxideError(
+                f"run {args.uid} has no stored results; reduce it first (sloxide reduce)"
+            )
+    else:
+        ds = read_run(args.uid, catalog=catalog)
+    print(export_dataset(ds, args.output, args.format))
+    return 0
+
+
 def _ioc(args: argparse.Namespace) -> int:
     from .ioc import run_ioc
 
@@ -72,6 +112,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--quick", action="store_true", help="fewer temperatures, coarser steps")
     demo.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     demo.set_defaults(run=_demo)
+
+    reduce = commands.add_parser(
+        "reduce", help="reduce every matching run of a catalog and store the results"
+    )
+    reduce.add_argument("--catalog", default=None, help="directory or Tiled URL")
+    reduce.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="start-document key and value to match, e.g. sloxide.sample.name=C10/L6 "
+        "(repeatable; all must match)",
+    )
+    reduce.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
+    reduce.add_argument("--out", default="sloxide-reduce", help="where the summary goes")
+    reduce.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    reduce.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reduce.set_defaults(run=_reduce)
+
+    export = commands.add_parser(
+        "export", help="one run (or its results) to netCDF, Zarr or CSV with units and context"
+    )
+    export.add_argument("uid", help="the run's uid")
+    export.add_argument("--catalog", default=None, help="directory or Tiled URL")
+    export.add_argument("--format", choices=("netcdf", "zarr", "csv"), required=True)
+    export.add_argument("-o", "--output", required=True, help="the file to write")
+    export.add_argument("--results", action="store_true", help="the stored results instead")
+    export.add_argument("--method", default=None, help="with --results: one method's results")
+    export.set_defaults(run=_export)
 
     ioc = commands.add_parser(
         "ioc", help="serve the simulated lab over EPICS Channel Access (a caproto IOC)"

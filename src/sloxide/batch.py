@@ -1,0 +1,445 @@
+"""Batch reduction of a whole catalog: ``sloxide reduce``.
+
+1. **Find the work.** The runs matching a query (server-side Tiled search on the
+   start document) become jobs: one per run that :mod:`sloxide.reduction` knows how
+   to reduce, one per complete XLD pair (two runs sharing ``group_uid``), and one
+   per temperature series of field loops (same sample, field range and step; at
+   least three loops up to 20 K) for the AHE scaling. Runs that did not end with
+   ``exit_status == "success"`` are left out and counted.
+2. **Skip what is done.** A job whose every result is stored, by this sloxide
+   version with the same parameters, is not run again (:func:`sloxide.results.has_result`).
+3. **Reduce.** In this process with numpy, or on a dask.distributed cluster when a
+   scheduler address is given: the workers read the runs and compute; only this
+   process writes, so the catalog sees one writer.
+4. **Store and summarize.** Each result goes to the catalog with its provenance;
+   the summary is a tidy table, one row per scalar result (``uids``, ``sample``,
+   ``measurement``, ``method``, ``variable``, ``value``, ``units``, ``status``),
+   written as CSV or Parquet. A job that fails gives a row with ``status``
+   ``"failed: <why>"``; the others go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from .errors import SloxideError
+from .reduction import (
+    NORMALIZATION,
+    REDUCTIONS,
+    SCALING_MAX_TEMPERATURE_K,
+    Result,
+    reduce_loop_series,
+    reduce_run,
+    reduce_xas_pair,
+)
+from .results import RESULTS_CONTAINER, has_result, read_results, store_result
+
+__all__ = [
+    "Job",
+    "Summary",
+    "parse_query",
+    "find_jobs",
+    "reduce_catalog",
+    "run_job",
+    "write_summary",
+]
+
+SUMMARY_COLUMNS = (
+    "uids", "sample", "measurement", "method", "variable", "value", "units", "status",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of reduction work: a run, an XLD pair or a loop series."""
+
+    kind: str  # "run", "pair" or "series"
+    uids: tuple[str, ...]
+    measurement: str
+    sample: str
+    expected: tuple[tuple[str, str], ...]  # (method, JSON of parameters) it stores
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.measurement} {self.sample} [{self.uids[0][:8]}]"
+
+
+@dataclass
+class Summary:
+    """What :func:`reduce_catalog` did."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    reduced: int = 0
+    skipped: int = 0
+    failed: int = 0
+    incomplete: int = 0
+    seconds: float = 0.0
+
+    def table(self) -> Any:
+        """The summary as a pandas DataFrame (the tidy table written to disk)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows, columns=list(SUMMARY_COLUMNS))
+
+
+def parse_query(items: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings as {dotted start-document key: value}.
+
+    Values are read as JSON where they parse (numbers, true/false), else as text.
+
+    Raises
+    ------
+    SloxideError
+        For an item without ``=`` or with an empty key.
+
+    Examples
+    --------
+    >>> from sloxide.batch import parse_query
+    >>> parse_query(["sloxide.sample.name=C10/L6", "sloxide.setpoints.temperature_K=2"])
+    {'sloxide.sample.name': 'C10/L6', 'sloxide.setpoints.temperature_K': 2}
+    """
+    query: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise SloxideError(
+                f"a query is KEY=VALUE with a dotted start-document key, e.g. "
+                f"sloxide.sample.name=C10/L6; got {item!r}"
+            )
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        query[key.strip()] = value
+    return query
+
+
+def _expected(measurement: str, kind: str, edge: str | None = None) -> tuple[tuple[str, str], ...]:
+    def entry(method: str, parameters: Mapping[str, Any]) -> tuple[str, str]:
+        return method, json.dumps(dict(parameters), sort_keys=True)
+
+    if kind == "series":
+        return (entry("ahe_scaling", {"max_temperature_K": SCALING_MAX_TEMPERATURE_K}),)
+    if kind == "pair":
+        normalization = {"normalize_xas": NORMALIZATION.get(edge or "", {})}
+        methods = ["xld", "orbital_polarization"] if edge == "Ni L2" else ["xld"]
+        return tuple(entry(m, normalization) for m in methods)
+    return tuple(entry(r.method, r.parameters) for r in REDUCTIONS.get(measurement, ()))
+
+
+def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[list[Job], int]:
+    """The jobs of the runs matching ``query``, and how many runs were left out as incomplete.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sloxide.batch import find_jobs
+    >>> from sloxide.catalog import open_catalog
+    >>> find_jobs(open_catalog(tempfile.mkdtemp()))
+    ([], 0)
+    """
+    from tiled.queries import Eq
+
+    runs = catalog
+    for key, value in (query or {}).items():
+        runs = runs.search(Eq(f"start.{key}", value))
+    starts: list[dict[str, Any]] = []
+    incomplete = 0
+    for key, run in runs.items():
+        if key == RESULTS_CONTAINER:
+            continue
+        metadata = run.metadata
+        start, stop = metadata.get("start"), metadata.get("stop")
+        if not start or "sloxide" not in start:
+            continue
+        if not stop or stop.get("exit_status") != "success":
+            incomplete += 1
+            continue
+        starts.append(dict(start))
+    starts.sort(key=lambda s: s.get("time", 0.0))
+    jobs: list[Job] = []
+    pairs: dict[str, list[dict[str, Any]]] = {}
+    series: dict[tuple[Any, ...], dict[float, dict[str, Any]]] = {}
+    for start in starts:
+        context = start["sloxide"]
+        measurement = str(context.get("measurement"))
+        sample = str(context.get("sample", {}).get("name", ""))
+        if measurement == "xas":
+            group = context.get("xas", {}).get("group_uid")
+            if group:
+                pairs.setdefault(group, []).append(start)
+            continue
+        if measurement in REDUCTIONS:
+            jobs.append(
+                Job("run", (start["uid"],), measurement, sample, _expected(measurement, "run"))
+            )
+        if measurement == "field_loop":
+            points = context.get("setpoints", {})
+            loop_kind = (sample, points.get("field_max_T"), points.get("field_step_T"))
+            temperature = float(points.get("temperature_K", float("nan")))
+            if temperature <= SCALING_MAX_TEMPERATURE_K:
+                series.setdefault(loop_kind, {})[temperature] = start  # the latest loop per T
+    for members in pairs.values():
+        if len(members) == 2:
+            context = members[0]["sloxide"]
+            edge = context.get("xas", {}).get("edge")
+            sample = str(context.get("sample", {}).get("name", ""))
+            uids = tuple(m["uid"] for m in members)
+            jobs.append(Job("pair", uids, "xas", sample, _expected("xas", "pair", edge)))
+    for (sample, _, _), loops in series.items():
+        if len(loops) >= 3:
+            uids = tuple(loops[t]["uid"] for t in sorted(loops))
+            jobs.append(
+                Job("series", uids, "field_loop", sample, _expected("field_loop", "series"))
+            )
+    return jobs, incomplete
+
+
+def run_job(catalog: Any, job: Job) -> list[Result]:
+    """Read a job's runs and reduce them (no writing): what a worker does.
+
+    ``catalog`` may be a location (directory or URL), opened once per process.
+    The results are plain numpy with JSON-able attrs, so they travel back from a
+    dask worker.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bluesky import RunEngine
+    >>> from sloxide.batch import find_jobs, run_job
+    >>> from sloxide.catalog import open_catalog, subscribe
+    >>> from sloxide.devices.sim import SimWorld, sim_lab
+    >>> from sloxide.plans import rt_sweep
+    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> RE = RunEngine({})
+    >>> token = subscribe(RE, catalog)
+    >>> lab = sim_lab(SimWorld())
+    >>> uid, = RE(rt_sweep(lab["hallbar"], lab["cryostat"], start=300, stop=200, step=50,
+    ...                    sample="C10/L6"))
+    >>> (job,), _ = find_jobs(catalog)
+    >>> [result.method for result in run_job(catalog, job)]
+    ['resistivity']
+    """
+    from .catalog import open_catalog
+    from .io import read_run, read_runs
+
+    if isinstance(catalog, str | os.PathLike):
+        catalog = open_catalog(catalog)
+    # On a dask worker, the tables Tiled reads with dask would otherwise be computed
+    # through the cluster from inside a task; one job is small, so compute it here.
+    with _synchronous_dask():
+        if job.kind == "pair":
+            pair = read_runs(list(job.uids), along="xas.incidence_angle_deg", catalog=catalog)
+            results = reduce_xas_pair(pair)
+        elif job.kind == "series":
+            loops = read_runs(list(job.uids), along="setpoints.temperature_K", catalog=catalog)
+            results = reduce_loop_series(loops)
+        else:
+            results = reduce_run(read_run(job.uids[0], catalog=catalog))
+        return [r._replace(data=_portable(r.data)) for r in results]
+
+
+def _synchronous_dask() -> Any:
+    try:
+        import dask
+    except ImportError:  # numpy only: nothing to configure
+        return contextlib.nullcontext()
+    return dask.config.set(scheduler="synchronous")
+
+
+def _portable(ds: xr.Dataset) -> xr.Dataset:
+    """Plain numpy data and JSON-able attrs: a result that pickles to and from a worker.
+
+    Attrs read from Tiled are Tiled's own mapping views, which do not pickle.
+    """
+    from .units import dequantify
+
+    plain = dequantify(ds).compute()
+    plain.attrs = json.loads(json.dumps(dict(plain.attrs), default=str))
+    for variable in plain.variables.values():
+        variable.attrs = json.loads(json.dumps(dict(variable.attrs), default=str))
+    return plain
+
+
+def _done(catalog: Any, job: Job) -> bool:
+    return all(has_result(catalog, m, job.uids, json.loads(p)) for m, p in job.expected)
+
+
+def _rows(job: Job, results: Sequence[tuple[str, xr.Dataset]], status: str) -> list[dict]:
+    rows = []
+    for method, data in results:
+        for name, variable in data.data_vars.items():
+            if variable.ndim == 0 and variable.dtype.kind in "iuf":
+                rows.append({
+                    "uids": " ".join(job.uids), "sample": job.sample,
+                    "measurement": job.measurement, "method": method, "variable": str(name),
+                    "value": float(variable.values), "units": variable.attrs.get("units", ""),
+                    "status": status,
+                })  # fmt: skip
+    return rows
+
+
+def _stored(catalog: Any, job: Job) -> list[tuple[str, xr.Dataset]]:
+    out = []
+    for method, _ in job.expected:
+        ds = read_results(job.uids[0], catalog=catalog, method=method)
+        if ds is not None:
+            out.append((method, ds))
+    return out
+
+
+def reduce_catalog(
+    catalog: Any,
+    *,
+    location: str | os.PathLike[str] | None = None,
+    query: Mapping[str, Any] | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> Summary:
+    """Reduce every matching run (and group) of a catalog and store the results.
+
+    Parameters
+    ----------
+    catalog : tiled client
+        The catalog root (:func:`sloxide.catalog.open_catalog`).
+    location : str or os.PathLike, optional
+        Where workers open the catalog (the directory or URL); needed with
+        ``scheduler``.
+    query : mapping, optional
+        Dotted start-document keys and values, all of which a run must match.
+    scheduler : str, optional
+        A dask.distributed scheduler address (``tcp://host:8786``); default,
+        reduce in this process.
+    progress : bool, default False
+        Show a progress bar (tqdm).
+
+    Returns
+    -------
+    Summary
+        Counts and the tidy rows; a job already reduced is counted as skipped
+        and its stored results are read into the table.
+
+    Raises
+    ------
+    SloxideError
+        If a scheduler is given without a location.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bluesky import RunEngine
+    >>> from sloxide.batch import reduce_catalog
+    >>> from sloxide.catalog import open_catalog, subscribe
+    >>> from sloxide.devices.sim import SimWorld, sim_lab
+    >>> from sloxide.plans import fc_magnetization
+    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> RE = RunEngine({})
+    >>> token = subscribe(RE, catalog)
+    >>> uid, = RE(fc_magnetization(sim_lab(SimWorld())["cryostat"], start=150, stop=2,
+    ...                            step=2, sample="C10/L6"))
+    >>> first, second = reduce_catalog(catalog), reduce_catalog(catalog)
+    >>> (first.reduced, first.skipped), (second.reduced, second.skipped)
+    ((1, 0), (0, 1))
+    >>> row = first.table().set_index("variable").loc["Tc"]
+    >>> round(row.value), row.units
+    (76, 'K')
+    """
+    if scheduler is not None and location is None:
+        raise SloxideError("reducing on a dask cluster needs the catalog location for workers")
+    started = time.perf_counter()
+    jobs, incomplete = find_jobs(catalog, query)
+    summary = Summary(incomplete=incomplete)
+    todo = []
+    for job in jobs:
+        if _done(catalog, job):
+            summary.skipped += 1
+            summary.rows += _rows(job, _stored(catalog, job), "stored")
+        else:
+            todo.append(job)
+    bar = _progress(len(todo), progress)
+    for job, outcome in _execute(todo, catalog, location, scheduler):
+        if isinstance(outcome, BaseException):
+            summary.failed += 1
+            summary.rows.append({
+                "uids": " ".join(job.uids), "sample": job.sample,
+                "measurement": job.measurement, "method": "", "variable": "", "value": None,
+                "units": "", "status": f"failed: {type(outcome).__name__}: {outcome}",
+            })  # fmt: skip
+        else:
+            for result in outcome:
+                store_result(
+                    catalog, result.data, method=result.method, raw_uids=job.uids,
+                    parameters=result.parameters,
+                )  # fmt: skip
+            summary.reduced += 1
+            summary.rows += _rows(job, [(r.method, r.data) for r in outcome], "reduced")
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _execute(
+    jobs: list[Job], catalog: Any, location: Any, scheduler: str | None
+) -> Iterable[tuple[Job, list[Result] | BaseException]]:
+    """(job, results or the exception) as each job finishes."""
+    if scheduler is None:
+        for job in jobs:
+            try:
+                yield job, run_job(catalog, job)
+            except Exception as exc:
+                yield job, exc
+        return
+    from dask.distributed import Client, as_completed
+
+    with Client(scheduler) as client:
+        futures = {client.submit(run_job, str(location), job, pure=False): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                yield job, future.result()
+            except Exception as exc:
+                yield job, exc
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    if not enabled or total == 0:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="job", desc="sloxide reduce")
+
+
+def write_summary(summary: Summary, out: Path, fmt: str = "csv") -> Path:
+    """Write the tidy summary table to ``out/summary.<csv|parquet>``; returns the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sloxide.batch import Summary, write_summary
+    >>> write_summary(Summary(), pathlib.Path(tempfile.mkdtemp())).name
+    'summary.csv'
+    """
+    if fmt not in ("csv", "parquet"):
+        raise SloxideError(f"the summary format is 'csv' or 'parquet', got {fmt!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"summary.{fmt}"
+    table = summary.table()
+    if fmt == "csv":
+        table.to_csv(path, index=False)
+    else:
+        table.to_parquet(path, index=False)
+    return path
