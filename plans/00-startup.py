@@ -20,6 +20,9 @@ sloxide plans with the standard bluesky plans. Two environment variables choose:
 ``SLOXIDE_CATALOG``
     The catalog: a directory (embedded Tiled catalog) or a Tiled server URL with
     ``TILED_API_KEY`` set; default, the embedded catalog in the user data directory.
+``SLOXIDE_LIVE``
+    ``1`` (default) reduces every finished run as it ends and stores the results
+    (:class:`sloxide.callbacks.LiveReduction`); ``0`` turns that off.
 
 After editing the plans or devices here, regenerate the queueserver's list (CI
 fails when it is stale)::
@@ -35,6 +38,7 @@ from bluesky import RunEngine
 from bluesky.plan_stubs import mv, mvr, rd, sleep  # noqa: F401  (plans users may call)
 from bluesky.plans import count, grid_scan, list_scan, rel_scan, scan  # noqa: F401
 
+from sloxide.callbacks import LiveReduction
 from sloxide.catalog import open_catalog, subscribe
 from sloxide.devices.definitions import load_devices
 from sloxide.plans import (  # noqa: F401  (the plans the queueserver exposes)
@@ -59,6 +63,9 @@ def _definition_file(choice: str) -> Path:
 RE = RunEngine({})
 catalog = open_catalog(os.environ.get("SLOXIDE_CATALOG") or None)
 subscribe(RE, catalog)
+if os.environ.get("SLOXIDE_LIVE", "1") != "0":
+    live = LiveReduction(catalog)  # one line of results per run; live.results, live.errors
+    RE.subscribe(live)
 
 devices = load_devices(
     _definition_file(os.environ.get("SLOXIDE_DEVICES", "sim-lab")),
