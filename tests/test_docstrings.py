@@ -95,3 +95,18 @@ def test_accessor_method_documents_parameters_and_returns(name):
     doc = inspect.getdoc(getattr(SloxideDatasetAccessor, name))
     for section in ("Parameters\n----------", "Returns\n-------"):
         assert section in doc, f"{name} lacks {section.splitlines()[0]}"
+
+
+def test_help_on_an_accessor_method_shows_its_signature_units_and_example():
+    """help(xr.Dataset.sloxide.amr_harmonics) is what a notebook user reads."""
+    import pydoc
+
+    import xarray as xr
+
+    method = xr.Dataset.sloxide.amr_harmonics
+    signature = inspect.signature(method)
+    assert signature.parameters["harmonics"].default == (2, 4)
+    assert signature.parameters["convention"].default == "signed"
+    text = pydoc.render_doc(method, renderer=pydoc.plaintext)
+    for part in ("Parameters", "Returns", "Examples", "(deg)", "default (2, 4)", ">>>"):
+        assert part in text, part

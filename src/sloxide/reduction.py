@@ -4,16 +4,16 @@ One table, shared by the live callback (:mod:`sloxide.callbacks`) and batch
 reduction (``sloxide reduce``), so a result is the same whichever made it, and
 equal to calling the accessor on :func:`sloxide.io.read_run` by hand:
 
-================== =================================================================
-measurement        reductions (accessor methods)
-================== =================================================================
-``rt``             ``resistivity``
-``field_loop``     ``ahe``, ``mr``
-``fc_magnetization`` ``curie_temperature`` (substrate background removed above 110 K)
-``amr``            ``amr_harmonics``
-``xas`` pair       ``xld`` (and ``orbital_polarization`` at Ni L2) on spectra
-                   normalized with :data:`NORMALIZATION` for the edge
-================== =================================================================
+======================== ==========================================================
+measurement              reductions (accessor methods)
+======================== ==========================================================
+``rt``                   ``resistivity``
+``field_loop``           ``ahe``, ``mr``
+``fc_magnetization``     ``curie_temperature`` (substrate background fitted above 110 K)
+``amr``                  ``amr_harmonics``
+an ``xas`` pair          ``xld`` (and ``orbital_polarization`` at Ni L2) on spectra
+                         normalized with :data:`NORMALIZATION` for the edge
+======================== ==========================================================
 
 A temperature series of field loops also gives ``ahe_scaling`` (σ_AH over 2–20 K,
 the paper's Fig. 3 range), through :func:`reduce_loop_series`.
