@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import amr, catalog, demo, devices, xas
+from . import amr, catalog, demo, devices, epics, reduce, xas
 
 
 def _print(title: str, figures: dict[str, float]) -> None:
@@ -22,7 +22,9 @@ def main() -> None:
     _print("amr_harmonics on dask, streamed", amr.streaming(n_curves=100_000 // scale))
     _print("normalize_xas", xas.run(n_spectra=10_000 // scale))
     _print("sim devices in a RunEngine", devices.run(points=1801 if scale == 1 else 401))
+    _print("EPICS devices over Channel Access", epics.run(points=601 if scale == 1 else 201))
     _print("read_run", catalog.run(step=0.04 if scale == 1 else 0.2))
+    _print("sloxide reduce", reduce.run(loops=24 if scale == 1 else 8))
     if not args.quick:  # the quick suite runs in CI, where the tests already run the demo
         _print("sloxide demo", demo.run())
 

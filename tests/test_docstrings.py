@@ -34,6 +34,7 @@ MODULES = [
     "sloxide.catalog",
     "sloxide.io",
     "sloxide.server",
+    "sloxide.ioc",
     "sloxide.devices.definitions",
     "sloxide.plans.context",
     "sloxide.plans.suspenders",

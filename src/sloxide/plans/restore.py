@@ -32,8 +32,10 @@ def restoring(plan: Generator[Msg, Any, Any], settable: Sequence[Any]) -> Genera
     initial: list[Any] = []
     for device in settable:
         # A positioner goes back to its setpoint: the readback carries noise and may sit
-        # a hair outside the limits.
-        value = yield from bps.rd(getattr(device, "setpoint", device))
+        # a hair outside the limits. (An EpicsSignal's ``setpoint`` is a value, not a
+        # component: read the signal itself then.)
+        setpoint = getattr(device, "setpoint", None)
+        value = yield from bps.rd(setpoint if hasattr(setpoint, "read") else device)
         initial.extend([device, value])
 
     def restore() -> Generator[Msg, Any, Any]:
