@@ -265,6 +265,26 @@ def _initialize(uri: str) -> bool:
     return True
 
 
+def _use_wal(database: Path) -> None:
+    """Put an SQLite file in write-ahead-log mode, creating it if missing; best effort.
+
+    In WAL mode a reader and the writer do not wait for each other: a reader sees
+    the last committed state while another process appends events. In SQLite's
+    default mode, reading ``tables.sqlite`` while another process writes fails at
+    once with "database is locked": tiled's ADBC connections wait for no lock
+    (``busy_timeout`` 0). Tiled means to put the catalog database in WAL mode,
+    but asks inside a transaction, where SQLite ignores the request. The mode is
+    stored in the file, so this acts once per catalog; a file that another
+    process is writing right now is left as it is, and converted by a later open.
+    """
+    try:
+        with contextlib.closing(sqlite3.connect(database, timeout=0.5)) as db:
+            if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.Error:
+        pass
+
+
 def _open_embedded(directory: Path) -> Any:
     _check_writable(directory)
     catalog_module = _require("tiled.catalog")
@@ -273,7 +293,8 @@ def _open_embedded(directory: Path) -> Any:
     database = directory / CATALOG_FILENAME
     # Event tables go to SQLite, not DuckDB as in tiled's own examples: DuckDB locks its
     # file for as long as the writing process runs, so a second process (a notebook
-    # next to the acquisition session) could not read a single run.
+    # next to the acquisition session) could not read a single run. Both SQLite files
+    # are in WAL mode (see _use_wal), so that readers and a writer do not block each other.
     tables = directory / TABLES_FILENAME
     uri = f"sqlite:///{database.as_posix()}"
     initialized = _is_initialized(database) or _initialize(uri)
@@ -284,6 +305,8 @@ def _open_embedded(directory: Path) -> Any:
             readable_storage=[str(directory / "data")],
             init_if_not_exists=not initialized,
         )
+        for part in (database, tables):
+            _use_wal(part)
         app = app_module.build_app(adapter)
         return client_module.from_context(client_module.Context.from_app(app))
     except (OSError, sqlite3.Error) as exc:
@@ -359,9 +382,13 @@ def subscribe(RE: Any, catalog: Any, *, batch_size: int = WRITE_BATCH_SIZE) -> i
     the run. So a run is complete and readable as soon as the RunEngine has
     emitted its stop document: when ``RE(plan)`` returns, and also after a
     failed or aborted run (its ``exit_status`` says which), with the events
-    taken so far. Until then a long run is not visible in the catalog; pass a
-    smaller ``batch_size`` to watch it fill while it runs (writing each event
-    on its own makes acquisition about 10× slower).
+    taken so far. Until then a long run is listed, from its start document,
+    but its events are not in the catalog; pass a smaller ``batch_size`` to
+    watch it fill while it runs (writing each event on its own makes
+    acquisition about 10× slower). If the writing process dies before the stop
+    document (killed or crashed), the run stays without one, holding
+    the batches written so far; every earlier run is intact, and the catalog
+    opens and takes new runs as before.
 
     Parameters
     ----------

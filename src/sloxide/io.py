@@ -141,6 +141,15 @@ def _read(run: Any, stream: str) -> tuple[xr.Dataset, dict[str, Any]]:
             f"events there. Its streams: {sorted(run)}"
         ) from None
     ds = node.read()
+    stop = run.metadata.get("stop")
+    if not ds.sizes.get("time") and not isinstance(stop, Mapping):
+        # A stream is created with its first event, but its events are stored in batches:
+        # none are stored yet, and the run was never closed.
+        raise DataError(
+            f"run {uid!r} has no events stored in its {stream!r} stream yet and no stop "
+            "document: it is still being written (events are stored in batches, see "
+            "sloxide.catalog.subscribe), or the process writing it died before storing any"
+        )
     data_keys = _data_keys(node)
     context = start.get("sloxide")
     context = _plain(context) if isinstance(context, Mapping) else {}
@@ -159,7 +168,6 @@ def _read(run: Any, stream: str) -> tuple[xr.Dataset, dict[str, Any]]:
     for key in ("plan_name", "scan_id"):
         if start.get(key) is not None:
             attrs[key] = start[key]
-    stop = run.metadata.get("stop")
     if isinstance(stop, Mapping) and stop.get("exit_status"):
         attrs["exit_status"] = stop["exit_status"]
     attrs["stream"] = stream
@@ -184,6 +192,12 @@ def read_run(run: Any, *, catalog: Any = None, stream: str = "primary") -> xr.Da
       is how the accessor finds it;
     * the ``time`` coordinate (event times, Unix epoch) gets ``units="s"``.
 
+    A run that was never closed, because it is still being written or because
+    its writing process died before the stop document, reads with the events
+    stored so far (whole batches, see :func:`sloxide.catalog.subscribe`) and
+    without the ``exit_status`` attr; with none stored yet, it raises
+    :class:`~sloxide.errors.DataError`.
+
     Parameters
     ----------
     run : tiled run client or str
@@ -200,15 +214,16 @@ def read_run(run: Any, *, catalog: Any = None, stream: str = "primary") -> xr.Da
         Dim ``time``. Attrs: ``sloxide`` (the start document's context, a
         plain dict, ``{}`` if the run has none), ``uid``, ``plan_name`` and
         ``scan_id`` (when the start document has them), ``exit_status``
-        (``"success"``, ``"abort"`` or ``"fail"``, once the run is closed) and
-        ``stream``.
+        (``"success"``, ``"abort"`` or ``"fail"``; only once the run is
+        closed) and ``stream``.
 
     Raises
     ------
     RunNotFoundError
         If a uid is not in the catalog.
     DataError
-        If the run has no such stream, e.g. it was aborted before its first event.
+        If the run has no such stream, e.g. it was aborted before its first event,
+        or, for a run never closed, no events of it are stored yet.
 
     Examples
     --------

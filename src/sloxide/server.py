@@ -66,6 +66,7 @@ from .catalog import (
     _initialize,
     _is_initialized,
     _require,
+    _use_wal,
     default_catalog_directory,
 )
 from .errors import SloxideError
@@ -168,6 +169,8 @@ def _catalog_adapter(catalog: str | os.PathLike[str] | None, *, writable: bool) 
             "written to (--catalog PATH), or add --allow-writes to serve a new, empty catalog"
         )
     _initialize(uri)  # creates a new catalog; refuses one that needs a database upgrade
+    for part in (database, directory / TABLES_FILENAME):
+        _use_wal(part)  # readers of the served catalog never block its writers
     catalog_module = _require("tiled.catalog")
     return catalog_module.from_uri(
         uri,
