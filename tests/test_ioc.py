@@ -393,7 +393,9 @@ def test_a_hung_acquire_blocks_nothing_else(epics_lab):
     start = time.monotonic()
     cryostat.field.set(0.5).wait(2)  # other PVs answer meanwhile
     readings = [cryostat.temperature.position for _ in range(20)]
-    assert time.monotonic() - start < 0.5
+    # Blocked, each read would wait for the hung put (1 s or more each, 20 s in all);
+    # the bound separates that from a busy machine, it is no benchmark.
+    assert time.monotonic() - start < 5
     assert not status.done and np.allclose(readings, 300.0, atol=0.05)
     with pytest.raises(StatusTimeoutError):
         status.wait(3)

@@ -163,17 +163,21 @@ def test_a_temperature_excursion_pauses_an_rt_sweep(world, lab, RE):
     _assert_paused_through(events, injector.window, "temperature excursion")
 
 
-def test_a_temperature_move_does_not_trip_the_excursion_suspender(lab, RE):
+def test_a_temperature_move_does_not_trip_the_excursion_suspender():
     """During a ramp the readback lags the setpoint by design: that is no excursion."""
+    from sloxide.plans.suspenders import EXCURSION_LIMIT_K, SuspendExcursion
+
     world = SimWorld(sample="C2/L2", mode="realistic", seed=0)
-    realistic = sim_lab(world)
-    RE = RunEngine({})
-    install_suspenders(RE, realistic)
-    realistic["cryostat"].temperature.settle_time.put(0.0)
-    start = time.monotonic()
-    RE(bps.mv(realistic["cryostat"].temperature, 298.0))  # 2 K at 2 K/s: readback lags ~1 s
-    assert 0.8 < time.monotonic() - start < 5
-    assert not any(s.tripped for s in RE.suspenders)
+    temperature = sim_lab(world)["cryostat"].temperature
+    suspender = SuspendExcursion(temperature, EXCURSION_LIMIT_K)
+    status = temperature.set(297.0)  # 3 K at 2 K/s
+    lag = abs(temperature.position - 297.0)
+    assert lag > EXCURSION_LIMIT_K and not temperature.idle
+    assert not suspender._should_suspend(temperature.position)
+    status.wait(10)
+    assert temperature.idle and not suspender._should_suspend(temperature.position)
+    world.inject("temperature_excursion")  # now, at rest, the same lag is an excursion
+    assert suspender._should_suspend(temperature.position)
 
 
 # --------------------------------------------------------------------------- interruptions
@@ -263,7 +267,8 @@ def test_a_detector_that_stops_answering_fails_the_plan_in_the_configured_time(w
     start = time.monotonic()
     with pytest.raises(FailedStatus):
         RE(plans.field_loop(lab["hallbar"], lab["cryostat"], field_max=0.2, step=0.1))
-    assert time.monotonic() - start < 0.5 + 2.0  # the timeout plus the restore, not a hang
+    # The timeout (0.5 s) plus the restore; the slack is for a busy machine, a hang never ends.
+    assert time.monotonic() - start < 0.5 + 10.0
     assert docs.of("stop")[0]["exit_status"] == "fail"
     world.clear()
     (uid,) = RE(plans.field_loop(lab["hallbar"], lab["cryostat"], field_max=0.2, step=0.1))
@@ -279,7 +284,7 @@ def test_a_frozen_readback_fails_the_move_in_the_configured_time(world, lab):
     start = time.monotonic()
     with pytest.raises(FailedStatus):
         RE(bps.mv(field, 1.0))
-    assert time.monotonic() - start < 0.5 + 1.0
+    assert time.monotonic() - start < 0.5 + 10.0  # the margin, not a hang (slack: busy CI)
     world.clear()
     RE(bps.mv(field, 0.0))
     assert abs(field.position) < 1e-3
