@@ -184,12 +184,12 @@ def test_200_runs_in_a_row_are_all_stored_in_bounded_memory(soak):
     # No Python objects pile up: a leak of each run's documents would add leak_blocks
     # allocated blocks over runs 101-200 (observed: a few hundred); allow a quarter.
     assert blocks_growth < leak_blocks / 4
-    # Nor does the process grow by a run's data per run. Less the page cache that SQLite
-    # fills as catalog.db grows (bounded by its cache_size, measured), RSS grew by 0.1 to
-    # 0.4 MB per 100 runs here: the event tables' own SQLite cache (inside the ADBC
-    # driver, not measurable) and malloc's arenas. Leaking each run's documents would add
-    # `leak` (about 1.6 MB); allow half of that.
-    assert rss_growth - sqlite_growth < leak / 2
+    # Nor does the process grow without bound. RSS, unlike the block count, also holds
+    # malloc's arenas and the SQLite caches, which move by a few MB with what ran before
+    # in the process (0.4 MB alone, 1.9 MB after the whole suite), so the block count
+    # above is the leak check; this bound catches gross growth: 10 MB per 100 runs is
+    # 100 kB a run, far above the cache growth seen here (at most 2 MB per 100 runs).
+    assert rss_growth - sqlite_growth < 10 * MB
 
 
 def test_a_10000_point_scan_is_stored_whole_in_bounded_memory(soak):

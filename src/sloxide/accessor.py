@@ -24,7 +24,7 @@ from .analysis import amr as amr_analysis
 from .analysis import hall, magnetization, mr, scaling, transport, xas
 from .analysis import xld as xld_analysis
 from .errors import DataError, MissingVariableError
-from .units import check_units, dequantify, parse_units, units_of
+from .units import check_units, conversion_factors, dequantify, parse_units, units_of
 
 __all__ = ["SloxideDatasetAccessor", "SloxideDataArrayAccessor"]
 
@@ -39,6 +39,31 @@ def _context(ds: xr.Dataset) -> Mapping[str, Any]:
 def _nested(ctx: Mapping[str, Any], section: str, key: str) -> Any:
     part = ctx.get(section)
     return part.get(key) if isinstance(part, Mapping) else None
+
+
+def _check_units(expected: Mapping[str, tuple[xr.DataArray | None, str]]) -> None:
+    """:func:`check_units`, naming each input as the Dataset does (``cryostat_field``,
+    ``R_xx``), so that the fix the error suggests points at a variable that exists."""
+    check_units(
+        {
+            (str(da.name) if da is not None and da.name is not None else key): (da, units)
+            for key, (da, units) in expected.items()
+        }
+    )
+
+
+def _tey_over_i0(tey: np.ndarray, i0: np.ndarray, names: tuple[str, str]) -> np.ndarray:
+    """TEY/I0, refusing what the division would hide: ±inf in I0 gave μ = 0, and I0 = 0
+    gave ±inf with a RuntimeWarning (issue 8)."""
+    for values, name in zip((tey, i0), names, strict=True):
+        if np.isinf(values).any():
+            raise DataError(f"{name} contains ±inf; mark missing readings as NaN instead")
+    if (i0 == 0).any():
+        raise DataError(
+            f"{names[1]} is 0 in at least one reading, so TEY/I0 is undefined there; mark "
+            f"those readings NaN, e.g. ds[{names[1]!r}] = ds[{names[1]!r}].where(ds[{names[1]!r}] != 0)"
+        )
+    return np.asarray(tey / i0, dtype=float)
 
 
 @xr.register_dataset_accessor("sloxide")
@@ -146,7 +171,9 @@ class SloxideDatasetAccessor:
         if all("branch" in v.dims for v in present.values()):
             return present
         h = self._require("field", field, argument="field")
-        check_units({"field": (h, "T"), **{k: (v, "any") for k, v in present.items()}})
+        _check_units(
+            {"field": (h, "T"), **{k: (v, "any") for k, v in variables.items() if v is not None}}
+        )
         sweep = xr.Dataset(present, attrs=self._ds.attrs)
         binned = hall.branches(
             sweep, h, dim=self._sweep_dim(h, dim), step=step, field_max=field_max
@@ -198,7 +225,7 @@ class SloxideDatasetAccessor:
         xy = self._find("R_xy", R_xy, argument="R_xy")
         if xx is None and xy is None:
             raise MissingVariableError("R_xx", "R_xx", self._names(), alternatives=("R_xy",))
-        check_units({"R_xx": (xx, "ohm"), "R_xy": (xy, "ohm")})
+        _check_units({"R_xx": (xx, "ohm"), "R_xy": (xy, "ohm")})
         return transport.resistivity(
             xx,
             xy,
@@ -248,7 +275,7 @@ class SloxideDatasetAccessor:
         Frozen({'branch': 2, 'field': 5})
         """
         h = self._require("field", field, argument="field")
-        check_units({"field": (h, "T")})
+        _check_units({"field": (h, "T")})
         swept = self._ds.drop_vars([h.name], errors="ignore") if h.name in self._ds else self._ds
         return hall.branches(
             swept,
@@ -431,7 +458,7 @@ class SloxideDatasetAccessor:
         drho = self._require("delta_rho_ahe", delta_rho_ahe, argument="delta_rho_ahe")
         xx = self._require("rho_xx", rho_xx, argument="rho_xx")
         m = self._find("moment", magnetization) if magnetization is not None else None
-        check_units({"delta_rho_ahe": (drho, "uohm*cm"), "rho_xx": (xx, "mohm*cm")})
+        _check_units({"delta_rho_ahe": (drho, "uohm*cm"), "rho_xx": (xx, "mohm*cm")})
         return scaling.anomalous_hall_scaling(
             drho,
             xx,
@@ -498,7 +525,7 @@ class SloxideDatasetAccessor:
             t = None if dim == "temperature" else t
         if t is None and dim not in self._ds.coords:
             raise MissingVariableError("temperature", "temperature", self._names())
-        check_units({"moment": (m, "any"), "temperature": (t, "K")})
+        _check_units({"moment": (m, "any"), "temperature": (t, "K")})
         if subtract_background:
             m = magnetization.substrate_background(
                 m, t, dim=dim, fit_min_temperature=fit_min_temperature
@@ -525,7 +552,7 @@ class SloxideDatasetAccessor:
                 raise MissingVariableError("angle", "angle", self._names())
         if theta is not None and (theta.name == dim or dim not in theta.dims):
             theta = None  # the dim coordinate itself
-        check_units({"signal": (y, "any"), "angle": (theta, "deg")})
+        _check_units({"signal": (y, "any"), "angle": (theta, "deg")})
         return y, theta, dim
 
     def amr(
@@ -625,15 +652,23 @@ class SloxideDatasetAccessor:
         """μ = TEY/I0 (or the given variable) with the energy as its ``dim`` coordinate."""
         if mu is not None:
             y = self._require("mu", mu, argument="mu")
+            _check_units({"mu": (y, "any")})  # named as the user knows it, before "mu"
         else:
             tey = self._require("tey", argument="mu", alternatives=("norm",))
             i0 = self._find("i0")
-            check_units({"tey": (tey, "any"), "i0": (i0, "any")})
+            _check_units({"tey": (tey, "any"), "i0": (i0, "any")})
             if i0 is None:
                 y = tey
             else:
                 ratio = parse_units(units_of(tey) or "1") / parse_units(units_of(i0) or "1")
-                y = dequantify(tey) / dequantify(i0)
+                y = xr.apply_ufunc(
+                    _tey_over_i0,
+                    dequantify(tey),
+                    dequantify(i0),
+                    kwargs={"names": (str(tey.name), str(i0.name))},
+                    dask="parallelized",
+                    output_dtypes=[float],
+                )
                 y.attrs = {"units": str(ratio), "long_name": "TEY/I0", "quantity": "mu"}
         return self._on_energy(y.rename("mu"), energy, dim)
 
@@ -643,7 +678,7 @@ class SloxideDatasetAccessor:
         e = self._find("energy", energy, argument="energy")
         if e is None:
             raise MissingVariableError("energy", "energy", self._names())
-        check_units({"energy": (e, "eV")})
+        _check_units({"energy": (e, "eV")})
         if e.name in y.dims:
             return y, str(e.name)
         if e.ndim != 1:
@@ -719,6 +754,7 @@ class SloxideDatasetAccessor:
     def _normalized(self, norm: Variable, dim: str | None) -> tuple[xr.DataArray, str]:
         found = self._find("norm", norm, argument="norm")
         if found is not None:
+            _check_units({"norm": (found, "any")})  # named as in the Dataset
             return self._on_energy(found, None, dim)
         out = self.normalize_xas(dim=dim)
         return out["norm"], "energy"
@@ -812,6 +848,11 @@ class SloxideDatasetAccessor:
         0.19
         """
         spectra, edim = self._normalized(norm, dim)
+        # Normalized spectra have an edge step of 1, in whatever dimensionless unit they
+        # carry: in "percent" the step subtracted must be 100, not 1 (issue 8: P came out
+        # silently wrong). Units that are not dimensionless are no normalized spectra.
+        _check_units({"norm": (spectra, "1")})
+        step_height = conversion_factors("1", units_of(spectra) or "1")[0]
         return xld_analysis.orbital_polarization(
             spectra,
             dim=edim,
@@ -820,6 +861,7 @@ class SloxideDatasetAccessor:
             window=window,
             step_center=step_center,
             step_width=step_width,
+            step_height=step_height,
             geometry_correction=geometry_correction,
         )
 

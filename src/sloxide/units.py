@@ -234,12 +234,24 @@ def convert(value: Any, src: str | pint.Unit, dst: str | pint.Unit) -> Any:
     return value * scale + offset
 
 
+_COORDINATE_LABEL = re.compile(r"^the '(.+)' coordinate$")
+
+
 def _fix_hint(name: str, expected: str) -> str:
     example = "" if expected == "any" else f" (e.g. {expected!r})"
+    # Coordinates are labelled "the 'angle' coordinate": point at ds['angle'], not at a
+    # variable of that label (issue 8: the advice named a variable that does not exist).
+    coordinate = _COORDINATE_LABEL.match(name)
+    target = coordinate.group(1) if coordinate else name
     return (
-        f"set ds[{name!r}].attrs['units'] to the units the data were recorded in"
+        f"set ds[{target!r}].attrs['units'] to the units the data were recorded in"
         f"{example}, or quantify it with pint-xarray"
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _is_angle(unit: str) -> bool:
+    return bool(ureg.get_root_units(parse_units(unit))[1] == ureg.radian)
 
 
 def _problem_for(name: str, units: str | None, expected: str) -> str | None:
@@ -258,6 +270,14 @@ def _problem_for(name: str, units: str | None, expected: str) -> str | None:
         return (
             f"{name}: units {units!r} are not compatible with {expected!r} ({want}); "
             f"pass the right variable or correct its units attr"
+        )
+    # pint counts angles as dimensionless, so "" or "percent" converted silently to
+    # radians: degrees labelled "" became 57 times too large (issue 8). An angle needs
+    # an angle unit.
+    if _is_angle(expected) and not _is_angle(str(parsed)):
+        return (
+            f"{name}: units {units!r} are not an angle (pint would read the numbers as "
+            f"radians); {_fix_hint(name, expected)}"
         )
     return None
 

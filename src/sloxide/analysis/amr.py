@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 from ..errors import DataError, SloxideError
 from ..units import declare_units, units_of, with_attrs
 from .chunks import require_single_chunk
+from .leastsq import require_fittable
 
 __all__ = ["amr", "amr_harmonics", "design_matrix", "AMR_REFERENCES"]
 
@@ -55,7 +56,10 @@ def _check_angles(angle: FloatArray, n_params: int) -> None:
             f"{angle.shape}; use the rotation's setpoints as the angle coordinate"
         )
     if not np.all(np.isfinite(angle)):
-        raise DataError("the angle holds NaN or ±inf")
+        raise DataError(
+            "the angle holds NaN or ±inf; drop those readings first, e.g. "
+            "ds.isel(angle=np.isfinite(ds.angle).values)"
+        )
     wrapped = np.round(np.mod(angle, 360.0), 9) % 360.0
     if np.unique(wrapped).size < wrapped.size:
         raise DataError(
@@ -74,6 +78,8 @@ def _harmonics_kernel(
 ) -> tuple[FloatArray, ...]:
     if np.isinf(y).any():
         raise DataError("the signal contains ±inf; mark missing readings as NaN")
+    # Residual sums and the ω errors (c⁴) need squares of the signal inside float64.
+    require_fittable(y, "the signal")
     lead = y.shape[:-1]
     n_angle = y.shape[-1]
     n_params = design.shape[1]
@@ -110,8 +116,9 @@ def _harmonics_kernel(
             solve(partial[group.ravel() == index], pattern)
     if not np.isfinite(coef).any():
         raise DataError(
-            f"no curve has more than {n_params} finite readings for the {n_params}-parameter "
-            "harmonic fit"
+            f"no curve has more than {n_params} finite readings (at angles that separate the "
+            f"harmonics) for the {n_params}-parameter harmonic fit; measure more angles or "
+            "fit fewer harmonics="
         )
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = np.where(dof > 0, rss / dof, np.nan)
@@ -204,7 +211,8 @@ def amr_harmonics(
     ------
     DataError
         For repeated angles (0° and 360°), too few angles, ±inf, a chunked
-        ``dim``, or multi-dimensional angles.
+        ``dim``, multi-dimensional angles, or a signal with magnitudes
+        outside :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
 
     Examples
     --------
@@ -224,10 +232,15 @@ def amr_harmonics(
     (0.05, 180.0)
     """
     if convention not in ("signed", "positive"):
-        raise SloxideError(f"convention must be 'signed' or 'positive', got {convention!r}")
+        raise SloxideError(
+            f"convention must be 'signed' or 'positive', got {convention!r}; pass one of them"
+        )
     ks = [int(k) for k in harmonics]
     if not ks or any(k < 1 for k in ks) or len(set(ks)) < len(ks):
-        raise SloxideError(f"harmonics must be distinct positive integers, got {harmonics!r}")
+        raise SloxideError(
+            f"harmonics must be distinct positive integers, got {harmonics!r}; pass e.g. "
+            "harmonics=(2, 4)"
+        )
     signal = signal.rename(signal.name or "signal")
     angle_deg = _angle_of(signal, angle, dim)
     values = np.asarray(angle_deg.values, dtype=float)
@@ -278,15 +291,24 @@ def amr_harmonics(
 def _amr_kernel(y: FloatArray, reference: str, zero_index: int) -> FloatArray:
     if np.isinf(y).any():
         raise DataError("the signal contains ±inf; mark missing readings as NaN")
+    if y.shape[-1] == 0:
+        raise DataError("the signal has no readings along the angle dim; check the run")
     finite = np.isfinite(y)
     if (~finite).all(axis=-1).any():
-        raise DataError("a curve is all NaN; AMR needs at least one reading")
+        raise DataError(
+            "a curve is all NaN; AMR needs at least one reading: drop that curve first"
+        )
     if reference == "max":
         ref = np.max(np.where(finite, y, -np.inf), axis=-1)
     elif reference == "mean":
         ref = np.where(finite, y, 0.0).sum(axis=-1) / finite.sum(axis=-1)
     else:
         ref = y[..., zero_index]
+        if np.isnan(ref).any():  # else every AMR of that curve would be NaN, silently
+            raise DataError(
+                "reference='theta0', but the reading at θ = 0° is NaN in at least one curve; "
+                "use reference='max' or 'mean', or drop that curve"
+            )
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(100.0 * (y - ref[..., None]) / ref[..., None])
 
@@ -320,7 +342,8 @@ def amr(
     Raises
     ------
     DataError
-        For ±inf, an all-NaN curve, or ``reference="theta0"`` without θ = 0.
+        For ±inf (in the signal or the angles), an empty or all-NaN curve, or
+        ``reference="theta0"`` without a finite reading at θ = 0.
 
     Examples
     --------
@@ -333,14 +356,23 @@ def amr(
     array([-1.,  0., -1.,  0.])
     """
     if reference not in AMR_REFERENCES:
-        raise SloxideError(f"reference must be one of {AMR_REFERENCES}, got {reference!r}")
+        raise SloxideError(
+            f"reference must be one of {AMR_REFERENCES}, got {reference!r}; pass one of them"
+        )
     signal = signal.rename(signal.name or "signal")
     angle_deg = np.asarray(_angle_of(signal, angle, dim).values, dtype=float)
+    if np.isinf(angle_deg).any():  # NaN is a missing angle; inf is corrupt (DESIGN.md)
+        raise DataError("the angle holds ±inf; mark unknown angles as NaN or drop them")
     zero_index = -1
     if reference == "theta0":
+        # A NaN angle must not be taken for 0°: argmin would pick it (issue 8).
         wrapped = np.abs((angle_deg + 180.0) % 360.0 - 180.0)
-        if wrapped.min() > 1e-6:
-            raise DataError("reference='theta0' needs a reading at θ = 0°; none was found")
+        wrapped = np.where(np.isfinite(wrapped), wrapped, np.inf)
+        if wrapped.size == 0 or wrapped.min() > 1e-6:
+            raise DataError(
+                "reference='theta0' needs a reading at θ = 0°; none was found: use "
+                "reference='max' or 'mean'"
+            )
         zero_index = int(np.argmin(wrapped))
     result = xr.apply_ufunc(
         _amr_kernel,

@@ -1,17 +1,55 @@
-"""Dask chunking rules of the reductions.
+"""Dask chunking rules of the reductions, and the checks that run chunk by chunk.
 
 Each curve is reduced as a whole (a fit, a derivative, a branch split), so the
 dims a reduction works along must be one dask chunk; every other dim may be
-chunked freely and streams.
+chunked freely and streams. Pointwise reductions check their input per chunk,
+when it is computed (:func:`refuse_inf`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
+from numpy.typing import NDArray
 
 from ..errors import DataError
 
-__all__ = ["require_single_chunk"]
+__all__ = ["require_single_chunk", "refuse_inf"]
+
+
+def _inf_kernel(values: NDArray[np.generic], name: str) -> NDArray[np.generic]:
+    if np.isinf(values).any():
+        raise DataError(f"{name} contains ±inf; mark missing readings as NaN instead")
+    return values
+
+
+def refuse_inf(da: xr.DataArray, name: str) -> xr.DataArray:
+    """``da`` unchanged, or a :class:`DataError` if it holds ±inf (raised when computed, on dask).
+
+    Pointwise results (resistivity, XLD) would otherwise carry ±inf through
+    without a word, where every fit refuses it (DESIGN.md, "Missing and
+    corrupt values").
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.analysis.chunks import refuse_inf
+    >>> refuse_inf(xr.DataArray([1.0, np.nan]), "R_xx").values
+    array([ 1., nan])
+    >>> try:
+    ...     refuse_inf(xr.DataArray([1.0, np.inf]), "R_xx")
+    ... except ValueError as err:
+    ...     print(err)
+    R_xx contains ±inf; mark missing readings as NaN instead
+    """
+    return xr.apply_ufunc(
+        _inf_kernel,
+        da,
+        kwargs={"name": name},
+        dask="parallelized",
+        output_dtypes=[da.dtype],
+        keep_attrs=True,
+    )
 
 
 def require_single_chunk(da: xr.DataArray, dim: str, name: str | None = None) -> None:

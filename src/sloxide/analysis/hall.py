@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 from ..errors import DataError, FitError, SloxideError
 from ..units import conversion_factors, declare_units, units_of, with_attrs
 from .chunks import require_single_chunk
-from .leastsq import local_polyfit, masked_lstsq
+from .leastsq import local_polyfit, masked_lstsq, require_fittable
 from .transport import RHO_XX_UNITS, RHO_XY_UNITS, carrier_density
 
 __all__ = [
@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 BRANCHES = ("up", "down")
+#: Largest k of a field grid −k·step … k·step: 10⁶ bins, far finer than any sweep.
+MAX_GRID_HALF = 500_000
 FIELD_ATTRS = {"units": "T", "long_name": "µ0H", "quantity": "field"}
 
 FloatArray = NDArray[np.float64]
@@ -73,7 +75,21 @@ def field_grid(step: float, field_max: float) -> FloatArray:
     array([-1. , -0.5,  0. ,  0.5,  1. ])
     """
     if not (np.isfinite(step) and step > 0):
-        raise SloxideError(f"the field grid step must be positive and finite, got {step!r} T")
+        raise SloxideError(
+            f"the field grid step must be positive and finite, got {step!r} T; pass step= in T"
+        )
+    # NaN or inf would crash int() below; a huge grid would exhaust memory (issue 8).
+    if not np.isfinite(field_max):
+        raise SloxideError(
+            f"field_max must be finite, got {field_max!r} T; pass field_max= in T, or leave "
+            "it out to use the largest field both branches reach"
+        )
+    if field_max / step > MAX_GRID_HALF:
+        raise SloxideError(
+            f"a field grid from step={step:g} T to field_max={field_max:g} T would have "
+            f"{2 * field_max / step:.3g} points, more than {2 * MAX_GRID_HALF + 1}; pass a "
+            "larger step= (about the sweep's own field step)"
+        )
     k = int(np.floor(field_max / step + 0.5))
     if k < 2:
         raise DataError(
@@ -212,12 +228,21 @@ def _bin_kernel(
 
 
 def _infer_step(field: FloatArray) -> float:
+    # In float64: rounding a float32 median "to 0.1 mT" would keep float32's error
+    # (0.05 → 0.0500000007), and the grid would miss the round field values.
+    field = np.asarray(field, dtype=np.float64)
     if not np.isfinite(field).any():
-        raise DataError("the field is all NaN")
+        raise DataError(
+            "the field is all NaN; check that the run recorded the field readback, or pass "
+            "field= naming the swept field"
+        )
     steps = np.abs(np.diff(field, axis=-1))
     steps = steps[np.isfinite(steps) & (steps > 0)]
     if steps.size == 0:
-        raise DataError("the field never changes: this is not a field loop")
+        raise DataError(
+            "the field never changes: this is not a field loop; check that field= names the "
+            "swept field (a loop sweeps 0 → +Hmax → −Hmax → +Hmax)"
+        )
     # Round to 0.1 mT so that readback noise does not shift the grid.
     return float(max(np.round(np.median(steps), 4), 1e-4))
 
@@ -269,8 +294,12 @@ def branches(
     Raises
     ------
     DataError
-        For ±inf, an all-NaN field, fewer than 3 points, a sweep without an
-        up or a down branch from saturation, or a chunked ``dim``.
+        For ±inf, an empty or all-NaN field, fewer than 3 points, a sweep
+        without an up or a down branch from saturation, a ``dim`` coordinate
+        out of time order, or a chunked ``dim``.
+    SloxideError
+        For a step or field_max that is not finite and positive, or a grid of
+        more than a million points.
     UnitsError
         If ``field`` has no or incompatible units.
 
@@ -288,7 +317,25 @@ def branches(
     if dim not in field.dims:
         raise DataError(f"the field has dims {field.dims}, not the sweep dim {dim!r}; pass dim=")
     if not 0 < start_fraction <= 1:
-        raise SloxideError(f"start_fraction must be in (0, 1], got {start_fraction!r}")
+        raise SloxideError(
+            f"start_fraction must be in (0, 1], got {start_fraction!r}; pass e.g. "
+            "start_fraction=0.9"
+        )
+    if field.sizes[dim] == 0:
+        raise DataError(
+            f"the field has no readings along {dim!r}; check the run (a field loop sweeps "
+            "0 → +Hmax → −Hmax → +Hmax)"
+        )
+    # The branches follow the readings in time order. A shuffled or repeated time
+    # coordinate would be split into nonsense segments and binned without a word
+    # (issue 8); readings repeated in place (a plateau) are harmless.
+    index = field.indexes.get(dim)
+    if index is not None and not index.is_monotonic_increasing:
+        raise DataError(
+            f"the {dim!r} coordinate of the sweep is not in increasing order (unsorted or "
+            f"repeated readings), but the branches follow the readings in time order; sort "
+            f"the run first, e.g. ds.sortby({dim!r})"
+        )
     require_single_chunk(field, dim, "field")
     lazy = field.chunks is not None
     if (step is None or field_max is None) and lazy:
@@ -297,13 +344,19 @@ def branches(
             "known without computing, e.g. step=0.02, field_max=9"
         )
     h = np.asarray(field.values) if not lazy else None
+    if h is not None and np.isinf(h).any():
+        # Before the grid is inferred from it: inf − inf would warn and give a NaN step.
+        raise DataError("the field contains ±inf; mark missing readings as NaN instead")
     if step is None:
         assert h is not None
         step = _infer_step(h)
     if field_max is None:
         assert h is not None
         if not np.isfinite(h).any():
-            raise DataError("the field is all NaN")
+            raise DataError(
+                "the field is all NaN; check that the run recorded the field readback, or pass "
+                "field= naming the swept field"
+            )
         reach = np.minimum(np.nanmax(h, axis=-1), -np.nanmin(h, axis=-1))
         field_max = float(np.max(reach))
     grid = field_grid(step, field_max)
@@ -401,7 +454,10 @@ def require_branches(da: xr.DataArray, branch_dim: str, field_dim: str) -> None:
             ".sloxide.branches() first"
         )
     if list(da[branch_dim].values) != list(BRANCHES):
-        raise DataError(f"the {branch_dim!r} coordinate must be {list(BRANCHES)}")
+        raise DataError(
+            f"the {branch_dim!r} coordinate must be {list(BRANCHES)}; bin the sweep with "
+            ".sloxide.branches() first"
+        )
     for d in (branch_dim, field_dim):
         require_single_chunk(da, d, str(da.name))
 
@@ -492,6 +548,11 @@ def _ahe_kernel(
 ) -> tuple[FloatArray, ...]:
     if np.isinf(rho_xy).any():
         raise DataError("rho_xy contains ±inf; mark missing readings as NaN instead")
+    # The fits square ρ and µ0H: refuse magnitudes that leave float64 (issue 8: 1e300
+    # warned of overflow; 1e-300 gave zero errors, a NaN H_C and an infinite σ_AHE).
+    require_fittable(rho_xy, "rho_xy", RHO_XY_UNITS)
+    require_fittable(rho_xx, "rho_xx", RHO_XX_UNITS)
+    require_fittable(h, "the field", "T")
     anti = antisymmetrize(rho_xy)
     a_up = anti[..., 0, :]
     finite = np.isfinite(a_up)
@@ -513,10 +574,19 @@ def _ahe_kernel(
     fit = masked_lstsq(design, a_up, window)
     r0, drho = fit.coef[..., 0], fit.coef[..., 1]
     r0_err, drho_err = fit.stderr[..., 0], fit.stderr[..., 1]
-    # Saturation check: in the fit window the two branches must coincide.
+    # Saturation check: in the fit window the two branches must coincide, so their
+    # difference is noise. Its scatter comes from successive differences (von Neumann),
+    # which a smooth opening of an unsaturated window barely inflates. (The residuals of
+    # the line fit absorb that opening as misfit: with fit_min_field inside the
+    # hysteresis, the check passed and Δρ_AHE came out a third of its value, issue 8.)
+    # The opening is even in µ0H, so only half the window's readings are independent.
+    opening = a_up - anti[..., 1, :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_open = _window_mean(a_up - anti[..., 1, :], window)
-        open_err = 2 * fit.rms / np.sqrt(window.sum(axis=-1))
+        jumps = np.diff(opening, axis=-1)
+        pairs = window[..., 1:] & window[..., :-1] & np.isfinite(jumps)
+        noise = np.sqrt(np.where(pairs, jumps**2, 0.0).sum(axis=-1) / (2 * pairs.sum(axis=-1)))
+        mean_open = _window_mean(opening, window)
+        open_err = noise * np.sqrt(2 / window.sum(axis=-1))
         unsaturated = (np.abs(mean_open) > 5 * open_err) & (
             np.abs(mean_open) > 0.05 * np.abs(drho)
         )
@@ -672,7 +742,10 @@ def anomalous_hall(
         If the R0 window holds too few readings or the loop is not
         saturated in it.
     DataError
-        If the data are not binned branches on a symmetric grid or hold ±inf.
+        If the data are not binned branches on a symmetric grid, hold ±inf, or
+        reach magnitudes outside :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
+    SloxideError
+        If ``fit_min_field`` or ``crossing_window`` is not positive and finite.
     UnitsError
         If an input lacks units or has incompatible ones.
 
@@ -694,11 +767,25 @@ def anomalous_hall(
     (0.02, 0.03, 0.97)
     """
     if hall_sign not in (1, -1):
-        raise SloxideError(f"hall_sign must be +1 or -1, got {hall_sign!r}")
+        raise SloxideError(
+            f"hall_sign must be +1 or -1, got {hall_sign!r}; pass hall_sign=1 or -1"
+        )
     if convention not in ("paper", "tensor"):
-        raise SloxideError(f"convention must be 'paper' or 'tensor', got {convention!r}")
-    if crossing_window <= 0:
-        raise SloxideError(f"crossing_window must be positive, got {crossing_window!r} T")
+        raise SloxideError(
+            f"convention must be 'paper' or 'tensor', got {convention!r}; pass one of them"
+        )
+    # NaN passes "<= 0" and inf widens the line fits to whole branches: both gave
+    # silently wrong coercive fields (issue 8).
+    if not (np.isfinite(crossing_window) and crossing_window > 0):
+        raise SloxideError(
+            f"crossing_window must be positive and finite, got {crossing_window!r} T; pass "
+            "e.g. crossing_window=0.1 (T)"
+        )
+    if fit_min_field is not None and not (np.isfinite(fit_min_field) and fit_min_field > 0):
+        raise SloxideError(
+            f"fit_min_field must be positive and finite, got {fit_min_field!r} T; pass a "
+            "field where the loop is saturated, or leave it out for half the largest field"
+        )
     rho_xy = rho_xy.rename(rho_xy.name or "rho_xy")
     require_branches(rho_xy, branch_dim, field_dim)
     h = field_grid_of(rho_xy, field_dim)

@@ -8,6 +8,10 @@ Uncertainties follow the usual estimate ``σ̂² = RSS/(n − p)`` and
 
 These are numpy kernels that work on the last axes; the xarray-level
 functions call them through ``xarray.apply_ufunc``.
+
+Fits square the data (residual sums, normal equations, variances), so data
+beyond :data:`FIT_RANGE` would overflow or underflow float64 silently:
+:func:`require_fittable` refuses it with a hint to check the units.
 """
 
 from __future__ import annotations
@@ -17,9 +21,52 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["LinearFit", "masked_lstsq", "local_polyfit"]
+from ..errors import DataError
+
+__all__ = ["FIT_RANGE", "LinearFit", "masked_lstsq", "local_polyfit", "require_fittable"]
 
 FloatArray = NDArray[np.float64]
+
+#: Magnitudes of a curve (data or abscissa) the fits work with: the fourth powers that
+#: quadratic fits form, and their covariances, stay inside float64 (1e±308). No reading
+#: in any sensible unit comes near these bounds.
+FIT_RANGE = (1e-50, 1e50)
+
+
+def require_fittable(values: NDArray[np.floating], name: str, units: str = "") -> None:
+    """Raise :class:`DataError` if a curve's largest finite magnitude is outside :data:`FIT_RANGE`.
+
+    Such numbers are no physical reading in any sensible unit (issue 8): they come from
+    wrong units or a scaling slip, and the fits would square them into inf or 0. A curve
+    of zeros passes. Works along the last axis, without temporaries of the data's size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sloxide.analysis.leastsq import require_fittable
+    >>> require_fittable(np.array([1e-3, np.nan, 2.0]), "rho_xy")
+    >>> try:
+    ...     require_fittable(np.array([3e300, 1.0]), "rho_xy", "µΩ·cm")
+    ... except ValueError as err:
+    ...     print(err)
+    rho_xy reaches magnitudes of 3e+300 µΩ·cm, outside the 1e-50 to 1e+50 that the fits can square in float64; check its units (a wrong or missing prefix?) or rescale it
+    """
+    values = np.asarray(values)
+    if values.size == 0 or values.dtype.kind not in "fc":
+        return  # integers are bounded well inside the range
+    with np.errstate(invalid="ignore"):
+        top = np.fmax(np.fmax.reduce(values, axis=-1), -np.fmin.reduce(values, axis=-1))
+    top = np.asarray(top, dtype=np.float64)  # float32 data: 1e50 overflows float32
+    low, high = FIT_RANGE
+    bad = (top > high) | ((top > 0) & (top < low))
+    if bad.any():
+        worst = float(top[bad].flat[0]) if np.ndim(top) else float(top)
+        unit = f" {units}" if units else ""
+        raise DataError(
+            f"{name} reaches magnitudes of {worst:.3g}{unit}, outside the {low:g} to {high:g} "
+            "that the fits can square in float64; check its units (a wrong or missing "
+            "prefix?) or rescale it"
+        )
 
 
 class LinearFit(NamedTuple):
@@ -85,11 +132,20 @@ def masked_lstsq(design: FloatArray, y: FloatArray, mask: NDArray[np.bool_]) -> 
     # Unused rows are zeroed, so NaN there (e.g. from a NaN window centre) cannot leak in.
     design = np.where(use[..., None], design, 0.0)
     p = design.shape[-1]
+    # Equilibrate the columns, so that the rank test and the pseudo-inverse judge the
+    # design's shape rather than its units: µ0H ~ 1e40 T next to a constant column made
+    # cond(XᵀX) ~ 1e80, and a full-rank fit came out NaN (issue 8).
+    norm = np.sqrt(np.einsum("...ni,...n,...ni->...i", design, weight, design))
+    norm = np.where(norm > 0, norm, 1.0)
+    design = design / norm[..., None, :]
     normal = np.einsum("...ni,...n,...nj->...ij", design, weight, design)
     rhs = np.einsum("...ni,...n->...i", design, weight * y0)
     inverse = np.linalg.pinv(normal)
     coef = np.einsum("...ij,...j->...i", inverse, rhs)
     resid = np.where(use, y0 - np.einsum("...ni,...i->...n", design, coef), 0.0)
+    # Back to the caller's columns: β = β'/norm, Cov = Cov'/(norm·normᵀ).
+    coef = coef / norm
+    inverse = inverse / (norm[..., :, None] * norm[..., None, :])
     n = use.sum(axis=-1)
     dof = n - p
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -16,7 +16,7 @@ from scipy.signal import savgol_filter
 from ..errors import DataError, SloxideError
 from ..units import declare_units, to_magnitude, with_attrs
 from .chunks import require_single_chunk
-from .leastsq import local_polyfit, masked_lstsq
+from .leastsq import local_polyfit, masked_lstsq, require_fittable
 
 __all__ = ["curie_temperature", "substrate_background"]
 
@@ -65,8 +65,11 @@ def _curie_kernel(
     if (n_finite < savgol_window).any():
         raise DataError(
             f"the tangent method needs at least {savgol_window} readings (the Savitzky-Golay "
-            f"window); a curve has {int(n_finite.min())}"
+            f"window); a curve has {int(n_finite.min())}: measure more temperatures"
         )
+    # The tangent squares M and T: refuse magnitudes that would leave float64 (issue 8).
+    require_fittable(m, "the moment")
+    require_fittable(t, "the temperature", "K")
     step = np.diff(t, axis=-1)
     delta = np.median(step, axis=-1)
     if (np.abs(step - delta[..., None]) > 0.1 * delta[..., None]).any():
@@ -86,9 +89,14 @@ def _curie_kernel(
     fit = local_polyfit(t, m, t_star, window, 1)
     c0, c1 = fit.coef[..., 0], fit.coef[..., 1]
     var0, var1, cov01 = fit.cov[..., 0, 0], fit.cov[..., 1, 1], fit.cov[..., 0, 1]
+    # Only a falling tangent crosses zero at a Curie temperature. On a flat stretch (a
+    # sweep that ends before M drops) c1 is rounding noise, and −c0/c1 gave "T_c" of
+    # 1e16 K (issue 8): T_c is NaN unless the slope is significantly negative.
+    falling = c1 < -np.maximum(3 * fit.stderr[..., 1], 1e-12 * np.abs(c0) / window)
     with np.errstate(invalid="ignore", divide="ignore"):
-        tc = t_star - c0 / c1
+        tc = np.where(falling, t_star - c0 / c1, np.nan)
         tc_err = np.sqrt(var0 / c1**2 + c0**2 * var1 / c1**4 - 2 * c0 * cov01 / c1**3)
+        tc_err = np.where(falling, tc_err, np.nan)
     return tc, tc_err, t_star, c1
 
 
@@ -141,12 +149,17 @@ def curie_temperature(
     xarray.Dataset
         ``Tc`` and ``Tc_stderr`` (tangent zero crossing) and ``T_inflection``
         (T*, steepest descent), in K; ``tangent_slope`` in moment units per K.
+        ``Tc`` is NaN where the tangent does not fall significantly (slope not
+        below −3 standard errors): M does not drop in the measured range.
 
     Raises
     ------
     DataError
-        For a non-monotonic or non-uniform temperature axis, ±inf, or fewer
-        readings than the derivative window.
+        For a non-monotonic or non-uniform temperature axis, ±inf, fewer
+        readings than the derivative window, or magnitudes outside
+        :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
+    SloxideError
+        For a window that is not positive and finite.
 
     Examples
     --------
@@ -162,7 +175,16 @@ def curie_temperature(
     75.0
     """
     if savgol_window % 2 == 0 or savgol_order >= savgol_window:
-        raise SloxideError("savgol_window must be odd and larger than savgol_order")
+        raise SloxideError(
+            "savgol_window must be odd and larger than savgol_order; pass e.g. "
+            "savgol_window=9, savgol_order=2"
+        )
+    # 0, NaN or inf would leave the tangent fit no readings, or all of them (issue 8).
+    if not (np.isfinite(window) and window > 0):
+        raise SloxideError(
+            f"window must be a positive, finite half-width in K, got {window!r}; pass e.g. "
+            "window=5"
+        )
     temperature = _temperature_for(moment, temperature, dim)
     tc, tc_err, t_star, slope = xr.apply_ufunc(
         _curie_kernel,

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from ..errors import DataError, SloxideError
 from ..units import declare_units, with_attrs
 from .hall import field_grid_of, require_branches, symmetrize
-from .leastsq import local_polyfit
+from .leastsq import local_polyfit, require_fittable
 
 __all__ = ["magnetoresistance"]
 
@@ -26,6 +26,8 @@ def _mr_kernel(
 ) -> tuple[FloatArray, ...]:
     if np.isinf(rho_xx).any():
         raise DataError("rho_xx contains ±inf; mark missing readings as NaN instead")
+    # The parabola through the peak squares the field (MR itself is a ratio of ρ_xx).
+    require_fittable(h, "the field", "T")
     sym = symmetrize(rho_xx)
     zero = int(np.argmin(np.abs(h)))
     at_zero = sym[..., zero]
@@ -113,7 +115,8 @@ def magnetoresistance(
     ------
     DataError
         If ρ_xx is not binned on a symmetric grid, holds ±inf, or has no
-        value at zero field.
+        value at zero field, or the field grid reaches magnitudes
+        outside :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
 
     Examples
     --------

@@ -16,9 +16,9 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, SloxideError
-from ..units import conversion_factors, declare_units, with_attrs
+from ..units import conversion_factors, declare_units, to_magnitude, with_attrs
 from .chunks import require_single_chunk
-from .leastsq import masked_lstsq
+from .leastsq import masked_lstsq, require_fittable
 from .transport import RHO_XX_UNITS, RHO_XY_UNITS
 
 __all__ = ["anomalous_hall_scaling", "SCALING_MODELS"]
@@ -45,6 +45,9 @@ def _scaling_kernel(
 ) -> tuple[NDArray[np.float64], ...]:
     if np.isinf(drho).any() or np.isinf(rho).any():
         raise DataError("delta_rho_ahe or rho_xx contains ±inf; mark missing values as NaN")
+    # The fit squares ρ_xx (and Δρ in its residuals): refuse what would leave float64.
+    require_fittable(drho, "delta_rho_ahe", RHO_XY_UNITS)
+    require_fittable(rho, "rho_xx", RHO_XX_UNITS)
     ok = use & np.isfinite(rho)
     columns = {"sigma_ah": rho**2, "intercept": np.ones_like(rho), "linear_term": rho}
     design = np.stack([np.where(ok, columns[t], 0.0) for t in _TERMS[model]], axis=-1)
@@ -111,7 +114,12 @@ def anomalous_hall_scaling(
     Raises
     ------
     DataError
-        If the range holds too few temperatures or the data hold ±inf.
+        If the range holds too few temperatures, the data or the temperatures
+        hold ±inf, or the data reach magnitudes outside
+        :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
+    UnitsError
+        If an input, or the temperature coordinate, lacks units or has
+        incompatible ones.
 
     Examples
     --------
@@ -125,12 +133,14 @@ def anomalous_hall_scaling(
     0.19
     """
     if model not in SCALING_MODELS:
-        raise SloxideError(f"model must be one of {SCALING_MODELS}, got {model!r}")
+        raise SloxideError(
+            f"model must be one of {SCALING_MODELS}, got {model!r}; pass one of them"
+        )
     for label, da in (("delta_rho_ahe", delta_rho_ahe), ("rho_xx", rho_xx)):
         if dim not in da.dims:
             raise DataError(f"{label} has dims {da.dims}, not the series dim {dim!r}; pass dim=")
         require_single_chunk(da, dim, label)
-    use = xr.ones_like(rho_xx[dim], dtype=bool)
+    use: xr.DataArray | xr.Variable = xr.ones_like(rho_xx[dim], dtype=bool)
     if temperature_range is not None:
         low, high = sorted(temperature_range)
         coord = rho_xx[dim]
@@ -140,12 +150,22 @@ def anomalous_hall_scaling(
                 f"the {dim!r} coordinate has no units; set its attrs['units'] = 'K' or pass "
                 "temperature_range=None"
             )
-        scale, offset = conversion_factors(units, "K")
-        kelvin = coord * scale + offset
+        # to_magnitude raises a UnitsError naming the coordinate; pint's own
+        # DimensionalityError escaped for units such as "" or "furlong" (issue 8).
+        kelvin = to_magnitude(
+            coord.reset_coords(drop=True), "K", f"the {dim!r} coordinate"
+        ).variable
+        if bool(np.isinf(kelvin.values).any()):
+            raise DataError(
+                f"the {dim!r} coordinate holds ±inf; drop those temperatures or mark them NaN"
+            )
         use = (kelvin >= low - 1e-9) & (kelvin <= high + 1e-9)
     if magnetization is not None:
         if dim not in magnetization.dims:
-            raise DataError(f"magnetization has dims {magnetization.dims}, not {dim!r}")
+            raise DataError(
+                f"magnetization has dims {magnetization.dims}, not {dim!r}; pass M(T) over "
+                f"the {dim!r} dim"
+            )
         reference = magnetization.isel({dim: int(np.argmin(rho_xx[dim].values))})
         delta_rho_ahe = delta_rho_ahe / (magnetization / reference)
     # Δρ in µΩ·cm over ρ_xx² in (mΩ·cm)² is S/cm; the linear term is µΩ·cm/mΩ·cm.

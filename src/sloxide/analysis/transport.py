@@ -12,6 +12,7 @@ import xarray as xr
 
 from ..errors import SloxideError
 from ..units import conversion_factors, declare_units, ureg, with_attrs
+from .chunks import refuse_inf
 
 __all__ = ["resistivity", "carrier_density", "sheet_carrier_density"]
 
@@ -57,7 +58,9 @@ def resistivity(
     UnitsError
         If a resistance or a length has missing or incompatible units.
     SloxideError
-        If neither resistance is given, or a length is not positive.
+        If neither resistance is given, or a length is not positive and finite.
+    DataError
+        If a resistance holds ±inf.
 
     Examples
     --------
@@ -71,9 +74,20 @@ def resistivity(
     """
     if R_xx is None and R_xy is None:
         raise SloxideError("resistivity() needs R_xx, R_xy or both; neither was given")
+    units = {"width": "µm", "length": "µm", "thickness": "nm"}
     for label, value in {"width": width, "length": length, "thickness": thickness}.items():
-        if bool(np.any(np.asarray(value) <= 0)):
-            raise SloxideError(f"{label} must be positive, got {value!r}")
+        # NaN and inf would pass a "> 0" test and silently turn every resistivity into
+        # NaN or inf (issue 8), so the geometry must be finite as well as positive.
+        numbers = np.asarray(value, dtype=float)
+        if bool(np.any(~np.isfinite(numbers) | (numbers <= 0))):
+            raise SloxideError(
+                f"{label} must be positive and finite, got {value!r}; pass {label}= "
+                f"(bare numbers in {units[label]}) or correct it in ds.attrs['sloxide']"
+            )
+    # Resistivity is pointwise, so ±inf would come out as ±inf: refuse it as every
+    # reduction does (DESIGN.md, "Missing and corrupt values"), lazily on dask.
+    R_xx = None if R_xx is None else refuse_inf(R_xx, "R_xx")
+    R_xy = None if R_xy is None else refuse_inf(R_xy, "R_xy")
     out = xr.Dataset()
     if R_xx is not None:
         # ohm * um * nm / um = ohm * nm -> mΩ·cm

@@ -38,13 +38,18 @@ Where the results differ from larch's:
 * larch evaluates its polynomials from coefficients in absolute energy;
   here they are fitted and evaluated in (E − centre)/half-width of their
   window. The two agree to ~1e-13 except where larch's form cancels
-  catastrophically (nnorm ≥ 3 at hard X-ray energies, ~1e-5 there); when
-  the edge step hits its 1e-12 floor, ``norm`` magnifies rounding either way;
+  catastrophically (nnorm ≥ 3 at hard X-ray energies, ~1e-5 there);
 * an explicit e0 outside [E[1], E[-2]] is replaced by the found one, as in
   larch, but with a :class:`~sloxide.errors.SloxideWarning`;
 * inputs larch would silently repair or crash on raise :class:`DataError`:
   unsorted or repeated energies (larch sorts and nudges duplicates by
-  0.5 meV), ±inf, too few points to locate e0.
+  0.5 meV), ±inf, too few points to locate e0;
+* inputs on which larch returns a meaningless ``norm`` raise
+  :class:`DataError` too: a scan that ends less than 2 eV above e0 (larch
+  then fits the "post-edge" below the edge), and an edge step at rounding
+  level of μ (|step| ≤ 1e-9·max|μ|: no edge in the scan). larch's absolute
+  1e-12 floor of the step is therefore never needed, and not applied: it
+  made ``norm`` wrong for μ in tiny units (e.g. a TEY current in A).
 
 Valence
 -------
@@ -67,7 +72,7 @@ from numpy.typing import NDArray
 from ..errors import DataError, FitError, SloxideError, SloxideWarning
 from ..units import declare_units, to_magnitude, units_of, with_attrs
 from .chunks import require_single_chunk
-from .leastsq import masked_lstsq
+from .leastsq import masked_lstsq, require_fittable
 
 __all__ = ["normalize_xas", "ni_valence"]
 
@@ -415,6 +420,28 @@ def _preedge_on_grid(
     if norm1 is None:
         norm1 = np.minimum(25.0, 5.0 * np.round(norm2 / 15.0))
     norm1, norm2 = np.minimum(norm1, norm2), np.maximum(norm1, norm2)
+    # Where larch would fit its "post-edge" below e0 or on the last readings of a scan
+    # that stops short of the given window, it returns a meaningless norm without a word
+    # (issue 8): refuse a scan ending within 2 eV above e0, and explicit windows that lie
+    # outside the scan.
+    start = windows["norm1"]  # as given: the swap above hides a window beyond the scan
+    short = (above < 2) | (float(start) > above if start is not None else False)
+    if short.any():
+        i = int(np.argmax(short))
+        raise DataError(
+            f"the scan ends {float(above[i]):.3g} eV above e0 = {float(e0[i]):.6g} eV, which "
+            f"leaves no post-edge window (at least 2 eV, from norm1 = {float(norm1[i]):.3g} "
+            "eV); measure further above the edge, or pass e0= and norm1=, norm2= within the scan"
+        )
+    if windows["pre2"] is not None:
+        end = max(float(v) for v in (windows["pre1"], windows["pre2"]) if v is not None)
+        if (end < below).any():
+            i = int(np.argmax(end < below))
+            raise DataError(
+                f"the pre-edge window ends at {end:.3g} eV, before the scan starts "
+                f"({float(below[i]):.3g} eV from e0 = {float(e0[i]):.6g} eV); pass pre1=, "
+                "pre2= within the scan"
+            )
     norm1 = np.minimum(norm1, norm2 - 2)
     if nnorm is None:
         span = norm2 - norm1
@@ -446,10 +473,21 @@ def _preedge_on_grid(
             "pass norm1= and norm2= above the edge (eV relative to e0)"
         )
     post_edge = _polyfit(energy, mu, q1, q2, degree, "post-edge", baseline=pre_edge)
-    step = _polyval_at(post_edge, energy[ie0])
+    step = np.abs(_polyval_at(post_edge, energy[ie0]))
+    # A step at rounding level of μ means the scan holds no edge (e.g. a pre-edge only):
+    # larch's 1e-12 floor then turns rounding into "norm" (issue 8). The floor is
+    # absolute, so it also distorted μ in tiny units; a relative test replaces it.
+    flat = step <= 1e-9 * np.max(np.abs(mu), axis=-1)
+    if flat.any():
+        i = int(np.argmax(flat))
+        raise DataError(
+            f"the edge step is {float(step[i]):.3g}, at rounding level of μ: the scan shows no "
+            f"edge near e0 = {float(e0[i]):.6g} eV; check that it crosses the edge, or pass "
+            "the edge energy as e0="
+        )
     scalars = {
         "e0": e0,
-        "edge_step": np.maximum(1.0e-12, np.abs(step)),
+        "edge_step": step,
         "pre1": pre1,
         "pre2": pre2,
         "norm1": norm1,
@@ -565,11 +603,13 @@ def _energy_grid(
         values = rows[0]
     if values.size != spectra.sizes[dim]:
         raise DataError(
-            f"energy has {values.size} points but {name} has {spectra.sizes[dim]} along {dim!r}"
+            f"energy has {values.size} points but {name} has {spectra.sizes[dim]} along {dim!r}; "
+            "pass the energy of these spectra"
         )
     if values.size < MIN_POINTS:
         raise DataError(
-            f"{name} has only {values.size} points along {dim!r}; at least {MIN_POINTS} are needed"
+            f"{name} has only {values.size} points along {dim!r}; at least {MIN_POINTS} are "
+            "needed: measure a longer scan"
         )
     if not np.isfinite(values).all():
         raise DataError(
@@ -657,7 +697,8 @@ def normalize_xas(
     DataError
         If the energy grid is not strictly increasing, not shared by all
         spectra or too short, or a spectrum is all NaN, has fewer than 5
-        finite points, or holds ±inf.
+        finite points, or holds ±inf; if the scan ends less than 2 eV above
+        e0, or shows no edge step (at rounding level of μ).
     FitError
         If a fit window holds too few points.
     UnitsError
@@ -705,7 +746,9 @@ def normalize_xas(
     require_single_chunk(mu, dim, name)
     grid = _energy_grid(mu, energy, dim, name)
     if nnorm is not None and (isinstance(nnorm, bool) or int(nnorm) != nnorm):
-        raise SloxideError(f"nnorm must be an integer polynomial degree (0-5), got {nnorm!r}")
+        raise SloxideError(
+            f"nnorm must be an integer polynomial degree (0-5), got {nnorm!r}; pass e.g. nnorm=1"
+        )
     if isinstance(e0, xr.DataArray):
         if dim in e0.dims:
             raise DataError(
@@ -816,6 +859,13 @@ def _levenberg_marquardt(
     damping = np.full(len(p), 1e-3)
     running = np.ones(len(p), dtype=bool)
     eye = np.eye(p.shape[-1])
+    # Typical size of each parameter (areas, offset and slope scale with the data; centres
+    # and widths are eV): the floor of the "no longer moves" test. A parameter whose
+    # optimum is 0, such as the slope of a flat background, otherwise wanders at rounding
+    # level above a 1e-24 floor and the fit never reports converging.
+    data_scale = np.max(np.abs(np.where(weight > 0, y, 0.0)), axis=-1)
+    ev = np.ones_like(data_scale)  # in the order of _PARAMS
+    typical = np.stack([data_scale, ev, ev, data_scale, ev, ev, data_scale, data_scale], -1)
     for _ in range(max_iter):
         idx = np.flatnonzero(running)
         if idx.size == 0:
@@ -843,7 +893,7 @@ def _levenberg_marquardt(
         damping[idx] = np.where(better, np.maximum(damping[idx] / 3.0, 1e-12), damping[idx] * 4.0)
         # Stop once a step no longer moves any parameter (Gauss–Newton converges
         # quadratically, so this is the optimum to rounding), or no step can lower the cost.
-        still = np.abs(trial - pi) <= 1e-12 * (np.abs(pi) + 1e-12)
+        still = np.abs(trial - pi) <= 1e-12 * (np.abs(pi) + typical[idx] + 1e-12)
         running[idx] = ~(still.all(axis=-1) | (damping[idx] > 1e14))
     return p, ~running
 
@@ -863,9 +913,14 @@ def _valence_kernel(
     n = spectra.shape[-1]
     y_all = np.asarray(spectra, dtype=float).reshape(-1, n)
     inside = (energy >= window[0]) & (energy <= window[1])
+    # ±inf anywhere is corrupt data, not a missing reading (DESIGN.md), in or out of
+    # the window.
+    if np.isinf(y_all).any():
+        raise DataError(f"{name} contains ±inf; mark bad readings as NaN")
     y = y_all[:, inside]
-    if np.isinf(y).any():
-        raise DataError(f"{name} contains ±inf in the fit window; mark bad readings as NaN")
+    # The cost is a sum of squares: 1e-300 spectra underflowed it to 0, and the fit
+    # stopped at its start with a ratio of 1 (issue 8).
+    require_fittable(y, name)
     finite = np.isfinite(y)
     count = finite.sum(axis=-1)
     if (count <= len(_PARAMS)).any():
@@ -1014,8 +1069,9 @@ def ni_valence(
     FitError
         If a spectrum has 8 or fewer finite points in the window.
     DataError
-        If the energy grid is not strictly increasing and shared, or the
-        data hold ±inf.
+        If the energy grid is not strictly increasing and shared or does not
+        span the window, or the data hold ±inf or reach magnitudes
+        outside :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
     UnitsError
         If norm or the energy lacks units or has incompatible ones.
 
@@ -1039,6 +1095,14 @@ def ni_valence(
     require_single_chunk(norm, dim, name)
     grid = _energy_grid(norm, energy, dim, name)
     low, high = sorted(window)
+    # A scan that stops inside the window fits the two peaks to half a line, and gave
+    # a ratio of 1e-32 without a word (issue 8): the readings must span the window.
+    step = float(np.median(np.diff(grid)))
+    if grid[0] > low + step or grid[-1] < high - step:
+        raise DataError(
+            f"{name} covers {grid[0]:g}-{grid[-1]:g} eV, not the whole fit window "
+            f"{low:g}-{high:g} eV; measure across it or pass another window="
+        )
     boxes = {"center_a": center_a_bounds, "center_b": center_b_bounds, "sigma": sigma_bounds}
     for label, (lo, hi) in boxes.items():
         if not lo < hi:

@@ -24,7 +24,7 @@ from scipy.special import erf
 
 from ..errors import DataError, SloxideError
 from ..units import declare_units, to_magnitude, units_of, with_attrs
-from .chunks import require_single_chunk
+from .chunks import refuse_inf, require_single_chunk
 from .leastsq import masked_lstsq
 
 __all__ = [
@@ -101,7 +101,17 @@ def geometry_weights(angles_deg: Any, geometry_correction: bool = True) -> Float
     """
     theta = np.deg2rad(np.asarray(angles_deg, dtype=float))
     if theta.shape != (2,):
-        raise DataError(f"an XLD pair needs exactly two incidence angles, got {angles_deg!r}")
+        raise DataError(
+            f"an XLD pair needs exactly two incidence angles, got {angles_deg!r}; join the "
+            "two runs of the pair (sloxide.io.read_runs) or select two angles"
+        )
+    # A NaN angle passed the determinant test below (NaN < 1e-6 is False) and turned
+    # I_ab and I_c into NaN without a word (issue 8).
+    if not np.isfinite(theta).all():
+        raise DataError(
+            f"the incidence angles {list(np.rad2deg(theta))} hold NaN or ±inf; give the two "
+            "angles of the pair, e.g. ds.assign_coords(incidence_angle=[90.0, 30.0])"
+        )
     if not geometry_correction:
         normal = np.isclose(np.rad2deg(theta), 90.0, atol=1e-6)
         if normal.sum() != 1:
@@ -131,7 +141,7 @@ def _pair(
     if spectra.sizes[angle_dim] != 2:
         raise DataError(
             f"an XLD pair needs exactly two incidence angles along {angle_dim!r}, got "
-            f"{spectra.sizes[angle_dim]}"
+            f"{spectra.sizes[angle_dim]}; select two, e.g. .sel({angle_dim}=[90, 30])"
         )
     if angles is None:
         if angle_dim not in spectra.coords:
@@ -176,8 +186,9 @@ def xld(
     Raises
     ------
     DataError
-        Without both angles, with angles that cannot separate I_ab and I_c,
-        or without a 90° spectrum when ``geometry_correction=False``.
+        Without both angles, with angles that are not finite or cannot
+        separate I_ab and I_c, without a 90° spectrum when
+        ``geometry_correction=False``, or for spectra holding ±inf.
 
     Examples
     --------
@@ -192,7 +203,10 @@ def xld(
     >>> out.I_c.values.round(6), out.iso.values.round(4)
     (array([1.2]), array([1.0667]))
     """
-    i_ab, i_c, _ = _pair(spectra, angle_dim, angles, geometry_correction)
+    # XLD is pointwise: ±inf would come out as ±inf (DESIGN.md: refuse it).
+    i_ab, i_c, _ = _pair(
+        refuse_inf(spectra, "the spectra"), angle_dim, angles, geometry_correction
+    )
     units = units_of(spectra) or "1"
     note = "geometry-corrected" if geometry_correction else "grazing spectrum taken as I_c"
     return xr.Dataset(
@@ -220,6 +234,14 @@ def _integration_weights(energy: FloatArray, low: float, high: float) -> FloatAr
             f"fewer than 3 readings between {low:g} and {high:g} eV; measure across the window "
             "or pass another window="
         )
+    # The readings must reach both ends of the window (within one grid step): a scan
+    # that stops inside it gave integrals, and P, of part of the window (issue 8).
+    step = float(np.median(np.diff(energy)))
+    if energy.min() > low + step or energy.max() < high - step:
+        raise DataError(
+            f"the spectra cover {energy.min():g}-{energy.max():g} eV, not the whole "
+            f"integration window {low:g}-{high:g} eV; measure across it or pass another window="
+        )
     e = np.where(inside, energy, np.nan)
     weights = np.zeros_like(energy)
     idx = np.flatnonzero(inside)
@@ -238,10 +260,18 @@ def _polarization_kernel(
     pre_edge: NDArray[np.bool_],
     n_eg: float,
 ) -> tuple[FloatArray, ...]:
-    if not np.isfinite(pair[..., weights > 0]).all():
-        raise DataError("the spectra hold NaN or ±inf inside the integration window")
+    if np.isinf(pair).any():  # anywhere: corrupt, not missing (DESIGN.md)
+        raise DataError("the spectra contain ±inf; mark missing readings as NaN instead")
+    if not np.isfinite(pair[..., weights > 0]).all():  # NaN outside the window is fine
+        raise DataError(
+            "the spectra hold NaN or ±inf inside the integration window; interpolate over "
+            "missing readings first, or pass another window="
+        )
     # White-line integrals of both measured spectra after the common isotropic step.
-    integrals = ((pair - step) * weights).sum(axis=-1)  # (..., 2 angles)
+    # Only the window's readings count: a NaN outside it (weight 0) made NaN·0 = NaN of
+    # the whole integral, and P, without a word (issue 8).
+    inside = weights > 0
+    integrals = (np.where(inside, pair - step, 0.0) * weights).sum(axis=-1)  # (..., 2)
     # Noise of each spectrum from the scatter about a line through its pre-edge.
     if pre_edge.sum() >= 4:
         e = energy[pre_edge]
@@ -323,7 +353,8 @@ def orbital_polarization(
     Raises
     ------
     DataError
-        As :func:`xld`, or with fewer than 3 readings in the window.
+        As :func:`xld`, with fewer than 3 readings in the window, readings
+        that do not span the window, NaN inside it, or ±inf anywhere.
 
     Examples
     --------
@@ -343,7 +374,7 @@ def orbital_polarization(
     0.19
     """
     if not n_eg > 0:
-        raise SloxideError(f"n_eg must be positive, got {n_eg!r}")
+        raise SloxideError(f"n_eg must be positive, got {n_eg!r}; pass e.g. n_eg=1")
     if dim not in spectra.dims:
         raise DataError(f"the spectra have dims {spectra.dims}, not {dim!r}; pass dim=")
     require_single_chunk(spectra, dim, "spectra")
