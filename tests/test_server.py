@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from services import free_port
 
 pytest.importorskip("tiled")
 pytest.importorskip("uvicorn")
@@ -31,12 +32,6 @@ httpx = pytest.importorskip("httpx")
 KEY = secrets.token_hex(32)
 STARTUP_SECONDS = 90  # importing tiled and opening the catalog take ~6 s; CI machines are slow
 CONTEXT = {"measurement": "rt", "sample": {"name": "C10/L6"}}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environment(key: str | None) -> dict[str, str]:
@@ -51,7 +46,7 @@ class Server:
 
     def __init__(self, catalog: Path, logs: Path, *flags: str, key: str | None = KEY) -> None:
         self.catalog = catalog
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stdout_path, self.stderr_path = logs / "stdout.txt", logs / "stderr.txt"
         with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
@@ -218,7 +213,7 @@ def test_missing_catalog_is_a_one_line_error(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setenv("TILED_API_KEY", KEY)
     missing = str(tmp_path / "nothing")
-    assert main(["serve", "--catalog", missing, "--port", str(_free_port())]) == 2  # exit status
+    assert main(["serve", "--catalog", missing, "--port", str(free_port())]) == 2  # exit status
     err = capsys.readouterr().err
     assert err.startswith("sloxide: error: the catalog directory ")
     assert "does not exist" in err and "--allow-writes" in err
