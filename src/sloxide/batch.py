@@ -41,7 +41,7 @@ from .reduction import (
     reduce_run,
     reduce_xas_pair,
 )
-from .results import RESULTS_CONTAINER, has_result, read_results, store_result
+from .results import RESULTS_CONTAINER, has_result, plain_dataset, read_results, store_result
 
 __all__ = [
     "Job",
@@ -245,7 +245,7 @@ def run_job(catalog: Any, job: Job) -> list[Result]:
             results = reduce_loop_series(loops)
         else:
             results = reduce_run(read_run(job.uids[0], catalog=catalog))
-        return [r._replace(data=_portable(r.data)) for r in results]
+        return [r._replace(data=plain_dataset(r.data)) for r in results]
 
 
 def _synchronous_dask() -> Any:
@@ -254,20 +254,6 @@ def _synchronous_dask() -> Any:
     except ImportError:  # numpy only: nothing to configure
         return contextlib.nullcontext()
     return dask.config.set(scheduler="synchronous")
-
-
-def _portable(ds: xr.Dataset) -> xr.Dataset:
-    """Plain numpy data and JSON-able attrs: a result that pickles to and from a worker.
-
-    Attrs read from Tiled are Tiled's own mapping views, which do not pickle.
-    """
-    from .units import dequantify
-
-    plain = dequantify(ds).compute()
-    plain.attrs = json.loads(json.dumps(dict(plain.attrs), default=str))
-    for variable in plain.variables.values():
-        variable.attrs = json.loads(json.dumps(dict(variable.attrs), default=str))
-    return plain
 
 
 def _done(catalog: Any, job: Job) -> bool:

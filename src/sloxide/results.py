@@ -38,6 +38,7 @@ from .errors import SloxideError
 
 __all__ = [
     "RESULTS_CONTAINER",
+    "plain_dataset",
     "result_key",
     "has_result",
     "store_result",
@@ -63,6 +64,29 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
+
+
+def plain_dataset(ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` with numpy data (units as ``units`` attrs) and JSON-able attrs.
+
+    What results are stored as, and what pickles to and from a dask worker: attrs
+    read from Tiled are Tiled's own mapping views, which do not pickle.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.results import plain_dataset
+    >>> ds = xr.Dataset({"Tc": ((), 75.6, {"units": "K", "n": np.int64(3)})})
+    >>> type(plain_dataset(ds).Tc.attrs["n"]).__name__
+    'int'
+    """
+    from .units import dequantify
+
+    plain = dequantify(ds).compute()
+    plain.attrs = _jsonable(dict(plain.attrs))
+    for variable in plain.variables.values():
+        variable.attrs = _jsonable(dict(variable.attrs))
+    return plain
 
 
 def result_key(
@@ -175,13 +199,11 @@ def store_result(
         raise SloxideError("a result needs the uids of the raw runs it was reduced from")
     from tiled.client.xarray import write_xarray_dataset
 
-    from .units import dequantify
-
     key = result_key(method, uids, parameters)
     container = _container(catalog, create=True)
     if key in container:
         return key
-    plain = dequantify(result).compute()
+    plain = plain_dataset(result)
     plain = plain.drop_vars(
         [n for n, v in plain.variables.items() if v.dtype.kind not in "biufcM"]
     )
@@ -191,8 +213,6 @@ def store_result(
     plain = plain.assign_coords(
         {name: c.expand_dims(_SCALAR_DIM) for name, c in plain.coords.items() if c.ndim == 0}
     )
-    for variable in plain.variables.values():
-        variable.attrs = _jsonable(dict(variable.attrs))
     plain.attrs = {
         "sloxide_version": __version__,
         "method": method,
