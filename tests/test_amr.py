@@ -102,11 +102,49 @@ def test_check8_conventions():
     positive = amr_harmonics(y, harmonics=[2], convention="positive")
     signed = amr_harmonics(y, harmonics=[2])
     assert positive.c.item() == pytest.approx(0.05, rel=1e-10)
-    assert abs(positive.omega.item()) == pytest.approx(180.0, abs=1e-8)
+    # PHYSICS.md §3: ω in (−180°, 180°], so the phase of −cos 2θ is +180°, never −180°.
+    assert -180.0 < positive.omega.item() <= 180.0
+    assert positive.omega.item() == pytest.approx(180.0, abs=1e-8)
     assert signed.c.item() == pytest.approx(-0.05, rel=1e-10)
     assert signed.omega.item() == pytest.approx(0.0, abs=1e-8)
     sine = amr_harmonics(_da(np.sin(np.deg2rad(2 * THETA))), harmonics=[2], convention="positive")
     assert sine.omega.item() == pytest.approx(90.0, abs=1e-8)
+
+
+@pytest.mark.parametrize("step", [1.0, 2.0, 5.0, 7.5, 10.0])
+@pytest.mark.parametrize("amplitude", [3e-3, 0.05, 1.0, 7.0])
+@pytest.mark.parametrize("k", [2, 4])
+def test_the_branch_cut_never_gives_minus_180(step, amplitude, k):
+    # A pure −cos kθ fits b = ±1e-17 (rounding): half of these grids gave b < 0, so
+    # atan2 returned −π. ω must land on +180° (positive) and 0° (signed) on every grid.
+    theta = np.arange(0.0, 360.0, step)
+    y = _da(-amplitude * np.cos(np.deg2rad(k * theta)), theta)
+    positive = amr_harmonics(y, harmonics=[k], convention="positive")
+    signed = amr_harmonics(y, harmonics=[k])
+    assert positive.omega.item() == 180.0
+    assert signed.omega.item() == 0.0
+    assert signed.c.item() == pytest.approx(-amplitude, rel=1e-10)
+
+
+@pytest.mark.parametrize("phase", [-180.0, -90.0, -45.0, 0.0, 45.0, 90.0, 135.0, 180.0])
+def test_phases_on_the_interval_edges(phase):
+    # The documented intervals are half-open: (−180°, 180°] and, signed, (−90°, 90°].
+    y = _da(0.2 * np.cos(np.deg2rad(2 * THETA - phase)))
+    positive = amr_harmonics(y, harmonics=[2], convention="positive")
+    signed = amr_harmonics(y, harmonics=[2])
+    expected = 180.0 if phase == -180.0 else phase
+    folded = (
+        expected - 180.0
+        if expected > 90.0
+        else expected + 180.0
+        if expected <= -90.0
+        else expected
+    )
+    assert -180.0 < positive.omega.item() <= 180.0
+    assert positive.omega.item() == pytest.approx(expected, abs=1e-10)
+    assert -90.0 < signed.omega.item() <= 90.0
+    assert signed.omega.item() == pytest.approx(folded, abs=1e-10)
+    assert signed.c.item() == pytest.approx(0.2 if folded == expected else -0.2, rel=1e-10)
 
 
 def test_sign_inversion_of_c10_l2_in_the_010_plane():

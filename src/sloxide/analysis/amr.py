@@ -26,6 +26,11 @@ __all__ = ["amr", "amr_harmonics", "design_matrix", "AMR_REFERENCES"]
 AMR_REFERENCES = ("max", "mean", "theta0")
 FloatArray = NDArray[np.float64]
 
+#: A harmonic component smaller than this fraction of c_k is rounding noise of the fit
+#: (about 1e-16 relative), not a direction: it decides nothing about the phase ω_k.
+#: 1e-12 rad is 6e-11°, far below any measured phase error.
+_PHASE_ROUNDOFF = 1e-12
+
 
 def design_matrix(angle_deg: FloatArray, harmonics: Sequence[int]) -> FloatArray:
     """Columns 1, cos kθ, sin kθ for each harmonic k: shape (N, 1 + 2·len(harmonics)).
@@ -131,15 +136,23 @@ def _harmonics_kernel(
         [inverse_normal[:, 1 + 2 * j, 2 + 2 * j] for j in range(n_harmonics)], axis=-1
     )
     c = np.hypot(a, b)
-    omega = np.arctan2(b, a)
+    # A pure −cos kθ fits b = ±1e-17 (or −0.0): the pseudo-inverse's rounding, not a
+    # direction, yet it would put ω on either side of atan2's cut at ±180°. Components
+    # within roundoff of zero are zeroed first, so ω lands in (−180°, 180°] (PHYSICS.md §3)
+    # the same way on every machine; atan2(+0.0, a < 0) is +π.
+    roundoff = _PHASE_ROUNDOFF * c
+    omega = np.arctan2(
+        np.where(np.abs(b) <= roundoff, 0.0, b), np.where(np.abs(a) <= roundoff, 0.0, a)
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         # PHYSICS.md §3: Var c = (a²Va + b²Vb + 2ab·Cab)/c², Var ω = (b²Va + a²Vb − 2ab·Cab)/c⁴.
         c_err = np.sqrt((a**2 * var_a + b**2 * var_b + 2 * a * b * cov_ab) / c**2)
         omega_err = np.sqrt((b**2 * var_a + a**2 * var_b - 2 * a * b * cov_ab) / c**4)
     if signed:
-        # Keep ω within ±90° and let c carry the sign, exposing sign inversions.
-        flip = np.abs(omega) > np.pi / 2
-        omega = np.where(flip, omega - np.sign(omega) * np.pi, omega)
+        # Keep ω in (−90°, 90°] and let c carry the sign, exposing sign inversions; the
+        # half-open interval gives every direction exactly one (c, ω), as for (−180°, 180°].
+        flip = (omega > np.pi / 2) | (omega <= -np.pi / 2)
+        omega = np.where(flip, omega - np.copysign(np.pi, omega), omega)
         c = np.where(flip, -c, c)
     c0_err = np.sqrt(variance * diag[:, 0])
     return (
@@ -195,8 +208,8 @@ def amr_harmonics(
     harmonics : sequence of int, default (2, 4)
         The k of each harmonic.
     convention : {"signed", "positive"}, default "signed"
-        "positive": c_k ≥ 0 and ω_k in (−180°, 180°]. "signed": ω_k within
-        ±90° and c_k takes the sign, so a sign inversion of the cos kθ term
+        "positive": c_k ≥ 0 and ω_k in (−180°, 180°]. "signed": ω_k in
+        (−90°, 90°] and c_k takes the sign, so a sign inversion of the cos kθ term
         (C10/L2 between 5 and 20 K) shows as a sign change of c_k.
 
     Returns
