@@ -144,7 +144,7 @@ def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[lis
     >>> import tempfile
     >>> from sloxide.batch import find_jobs
     >>> from sloxide.catalog import open_catalog
-    >>> find_jobs(open_catalog(tempfile.mkdtemp()))
+    >>> find_jobs(open_catalog(tempfile.mkdtemp(), create=True))
     ([], 0)
     """
     from tiled.queries import Eq
@@ -219,7 +219,7 @@ def run_job(catalog: Any, job: Job) -> list[Result]:
     >>> from sloxide.catalog import open_catalog, subscribe
     >>> from sloxide.devices.sim import SimWorld, sim_lab
     >>> from sloxide.plans import rt_sweep
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> lab = sim_lab(SimWorld())
@@ -317,7 +317,7 @@ def reduce_catalog(
     Raises
     ------
     SloxideError
-        If a scheduler is given without a location.
+        If a scheduler is given without a location, or does not answer.
 
     Examples
     --------
@@ -327,7 +327,7 @@ def reduce_catalog(
     >>> from sloxide.catalog import open_catalog, subscribe
     >>> from sloxide.devices.sim import SimWorld, sim_lab
     >>> from sloxide.plans import fc_magnetization
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> uid, = RE(fc_magnetization(sim_lab(SimWorld())["cryostat"], start=150, stop=2,
@@ -341,6 +341,8 @@ def reduce_catalog(
     """
     if scheduler is not None and location is None:
         raise SloxideError("reducing on a dask cluster needs the catalog location for workers")
+    if scheduler is not None:
+        check_scheduler(scheduler)
     started = time.perf_counter()
     jobs, incomplete = find_jobs(catalog, query)
     summary = Summary(incomplete=incomplete)
@@ -397,6 +399,59 @@ def _execute(
                 yield job, future.result()
             except Exception as exc:
                 yield job, exc
+
+
+def check_scheduler(address: str, timeout: float = 3.0) -> None:
+    """Refuse a dask scheduler address that does not answer, in seconds rather than 30.
+
+    A ``tcp://`` or ``tls://`` address (or a bare ``host:port``) is checked with a
+    TCP connection; other protocols are left to dask.
+
+    Parameters
+    ----------
+    address : str
+        The scheduler address, e.g. ``tcp://scheduler-host:8786``.
+    timeout : float, default 3
+        Seconds to wait for the connection.
+
+    Raises
+    ------
+    SloxideError
+        If the address is malformed or nothing accepts a connection there.
+
+    Examples
+    --------
+    >>> from sloxide.batch import check_scheduler
+    >>> check_scheduler("tcp://127.0.0.1:1")
+    Traceback (most recent call last):
+    ...
+    sloxide.errors.SloxideError: cannot reach the dask scheduler at tcp://127.0.0.1:1 (...) ...
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp", "tls"):
+        return
+    try:
+        parts = urlsplit(f"//{rest}")
+        host, port = parts.hostname, parts.port or 8786
+    except ValueError:
+        host = None
+    if not host:
+        raise SloxideError(
+            f"the dask scheduler address {address!r} is not HOST:PORT; pass one such as "
+            "tcp://scheduler-host:8786"
+        )
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise SloxideError(
+            f"cannot reach the dask scheduler at {address} ({why}); start it (dask "
+            "scheduler) or pass its address with --scheduler tcp://HOST:PORT"
+        ) from None
 
 
 def _progress(total: int, enabled: bool) -> Any:

@@ -1,32 +1,158 @@
-"""The ``sloxide`` command."""
+"""The ``sloxide`` command.
+
+Every subcommand checks its arguments before any work starts (before a catalog is
+opened, a campaign run or a server started) and refuses what it would ignore or
+could not finish, with one line on stderr, ``sloxide: error: ...``, and exit
+status 2. Results meant for the user (tables, paths, a server's URL) go to stdout;
+sloxide's own messages go through the ``sloxide`` logger to stderr, quiet unless
+something deserves a look: ``-v`` says more, ``-vv`` lets the libraries speak too
+(tiled's banner, uvicorn's and caproto's start and stop), ``-q`` leaves errors only.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .errors import SloxideError
 
+logger = logging.getLogger("sloxide")
+
+_LEVELS = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}
+
+
+class UsageError(SloxideError, argparse.ArgumentTypeError):
+    """A command-line argument sloxide cannot act on: the value, and what to pass instead.
+
+    Examples
+    --------
+    >>> from sloxide.cli import UsageError
+    >>> from sloxide.errors import SloxideError
+    >>> issubclass(UsageError, SloxideError)
+    True
+    """
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line like sloxide's own."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"sloxide: error: {message}; see '{self.prog} --help'\n")
+
+
+# --------------------------------------------------------------------------- argument types
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise UsageError(f"{text!r} is not a TCP port; give a number from 1 to 65535")
+    return port
+
+
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        seed = -1
+    if seed < 0:
+        raise UsageError(f"invalid int value: {text!r}; the seed is a whole number, 0 or more")
+    return seed
+
+
+def _prefix(text: str) -> str:
+    if not text or any(c.isspace() or not c.isprintable() for c in text):
+        raise UsageError(
+            f"{text!r} is not a PV prefix; give a non-empty one without spaces, e.g. SLX:"
+        )
+    return text
+
+
+def _host(text: str) -> str:
+    if not text.strip():
+        raise UsageError(
+            "the address to bind is empty; pass 127.0.0.1 (this machine only) or 0.0.0.0"
+        )
+    return text
+
+
+def _sample(text: str) -> str:
+    from .model.samples import SAMPLES
+
+    if text not in SAMPLES:
+        raise UsageError(f"unknown sample {text!r}; choose one of {', '.join(SAMPLES)}")
+    return text
+
+
+# --------------------------------------------------------------------------- checks up front
+
+
+def _writable_directory(path: str, option: str) -> Path:
+    """``path`` is, or can be made, a directory this process can write in."""
+    directory = Path(path).expanduser()
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"{option} {path!r} is a file; name a directory (it is made if missing)")
+    existing = directory.absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(
+            f"{option} {path!r} cannot be made: {str(existing)!r} is a file; "
+            "name another directory"
+        )
+    try:  # a real probe: access() says yes to root even on a read-only mount
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"{option} {path!r}: cannot write in {str(existing)!r} "
+            f"({exc.strerror or exc}); choose a directory you can write to"
+        ) from None
+    return directory
+
+
+def _progress_wanted(args: argparse.Namespace) -> bool:
+    """Progress bars on a terminal only: a log file or a pipe gets none."""
+    return args.verbosity >= 0 and sys.stderr.isatty()
+
+
+# --------------------------------------------------------------------------- subcommands
+
 
 def _demo(args: argparse.Namespace) -> int:
+    out = _writable_directory(args.out, "--out")
+    if args.data is not None:
+        _writable_directory(args.data, "--data")
+
     from .catalog import open_catalog
     from .demo import compare, reduce_campaign, run_campaign, write_figures
     from .report import format_table, write_report
 
-    catalog = open_catalog(args.data)
-    campaign = run_campaign(catalog, quick=args.quick, seed=args.seed)
+    catalog = open_catalog(args.data, create=True)
+    campaign = run_campaign(
+        catalog, quick=args.quick, seed=args.seed, progress=_progress_wanted(args)
+    )
     results = reduce_campaign(catalog, campaign)
     rows = compare(results)
-    figures = write_figures(results, Path(args.out))
+    figures = write_figures(results, out)
     summary = (
         f"{sum(len(v) for s in campaign.uids.values() for v in s.values())} runs, "
         f"{campaign.events} events, acquired in {campaign.seconds:.0f} s on the simulated lab "
         "(instant mode) and read back from the catalog."
     )
-    report = write_report(rows, figures, Path(args.out), summary)
+    report = write_report(rows, figures, out, summary)
     print(summary + "\n")
     print(format_table(rows))
     print(f"\nfigures and report: {report.parent}")
@@ -34,19 +160,32 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _reduce(args: argparse.Namespace) -> int:
-    from .batch import parse_query, reduce_catalog, write_summary
-    from .catalog import default_catalog_directory, open_catalog
+    from .batch import check_scheduler, parse_query
 
     query = parse_query(args.query)
+    out = _writable_directory(args.out, "--out")
+    if args.format == "parquet":
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
+            raise UsageError(
+                "--format parquet needs pyarrow (pip install pyarrow); or use --format csv"
+            )
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
+
+    from .batch import reduce_catalog, write_summary
+    from .catalog import default_catalog_directory, open_catalog
+
     location = args.catalog or default_catalog_directory()
     summary = reduce_catalog(
         open_catalog(location),
         location=location,
         query=query,
         scheduler=args.scheduler,
-        progress=not args.no_progress,
+        progress=not args.no_progress and _progress_wanted(args),
     )
-    path = write_summary(summary, Path(args.out), args.format)
+    path = write_summary(summary, out, args.format)
     print(
         f"{summary.reduced} reduced, {summary.skipped} already reduced, {summary.failed} "
         f"failed, {summary.incomplete} incomplete runs left out, in {summary.seconds:.1f} s; "
@@ -56,8 +195,16 @@ def _reduce(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from .export import check_export_path, export_dataset
+
+    if args.method is not None and not args.results:
+        raise UsageError(
+            f"--method {args.method} selects stored results; add --results, or drop --method "
+            "to export the raw run"
+        )
+    written = check_export_path(args.output, args.format, overwrite=args.force)
+
     from .catalog import open_catalog
-    from .export import export_dataset
     from .io import read_results, read_run
 
     catalog = open_catalog(args.catalog)
@@ -69,18 +216,40 @@ def _export(args: argparse.Namespace) -> int:
             )
     else:
         ds = read_run(args.uid, catalog=catalog)
-    print(export_dataset(ds, args.output, args.format))
+    export_dataset(ds, args.output, args.format, overwrite=args.force)
+    for path in written:
+        print(path)
     return 0
 
 
 def _ioc(args: argparse.Namespace) -> int:
     from .ioc import run_ioc
 
+    logging.getLogger("sloxide.ioc").propagate = False  # run_ioc gives it a handler
+    port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
+    print(
+        f"sloxide ioc: serving the simulated lab ({args.sample}, {args.mode}, seed "
+        f"{args.seed}) as {args.prefix}* on Channel Access port {port}; Ctrl-C stops it",
+        flush=True,
+    )
     run_ioc(prefix=args.prefix, sample=args.sample, mode=args.mode, seed=args.seed)
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.catalog is not None and not args.catalog.lower().startswith(("http:", "https:")):
+        catalog = Path(args.catalog).expanduser()
+        if catalog.is_dir():
+            try:
+                os.listdir(catalog)
+            except OSError as exc:
+                raise UsageError(
+                    f"--catalog {args.catalog!r}: cannot read it ({exc.strerror or exc}); "
+                    "fix its permissions or serve another catalog"
+                ) from None
+        if args.allow_writes:
+            _writable_directory(args.catalog, "--catalog")
+
     from .server import serve
 
     serve(
@@ -93,29 +262,105 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``sloxide`` command.
+# --------------------------------------------------------------------------- quiet by default
 
-    Examples
-    --------
-    >>> from sloxide.cli import main
-    >>> main(["--version"])  # doctest: +SKIP
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            return f"sloxide: {record.levelname.lower()}: {message}"
+        return f"sloxide: {message}"
+
+
+class _Below(logging.Filter):
+    """Drops a logger's own records under ``level``."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
+
+
+@contextlib.contextmanager
+def _talk(verbosity: int) -> Iterator[None]:
+    """sloxide's messages on stderr at the asked level, the libraries' chatter off.
+
+    Library loggers get filters rather than levels: ``sloxide serve`` and
+    ``sloxide ioc`` configure those loggers again later (uvicorn's ``dictConfig``,
+    ``run_ioc``), which resets levels and handlers but keeps a logger's filters.
+    Everything is undone on exit, so :func:`main` called in a process (a test, a
+    notebook) leaves its logging as it was.
     """
-    parser = argparse.ArgumentParser(prog="sloxide", description=__doc__)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(_LEVELS.get(verbosity, logging.DEBUG))
+    filtered: list[tuple[logging.Logger, logging.Filter]] = []
+    with warnings.catch_warnings():
+        if verbosity < 2:
+            # starlette >= 1 warns when tiled's in-process client imports its TestClient.
+            warnings.filterwarnings(
+                "ignore",
+                message=r"Using `httpx` with `starlette\.testclient` is deprecated",
+                category=UserWarning,
+            )
+            # tiled 0.2 logs "Tiled version ..." to its own stderr handler whenever an app
+            # starts, the embedded catalog's included (tiled/server/app.py, startup_event).
+            chatter = _Below(logging.ERROR if verbosity < 0 else logging.WARNING)
+            names = ["tiled", "tiled.server.app", "uvicorn.error", "caproto.ctx"]
+            if verbosity < 1:
+                names.append("sloxide.ioc")  # run_ioc sets it to INFO with a handler
+            for name in names:
+                filtered.append((logging.getLogger(name), chatter))
+            if verbosity < 0:
+                filtered.append((logging.getLogger("uvicorn.access"), _Below(logging.ERROR)))
+            for library, drop in filtered:
+                library.addFilter(drop)
+        try:
+            yield
+        finally:
+            for library, drop in filtered:
+                library.removeFilter(drop)
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+# --------------------------------------------------------------------------- the parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    talk = common.add_mutually_exclusive_group()
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="say more; -vv also shows the libraries' messages",
+    )
+    talk.add_argument("-q", "--quiet", action="store_true", help="errors only")
+
+    parser = _Parser(prog="sloxide", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"sloxide {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", help="run the simulated paper campaign into the catalog and reproduce the paper"
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help, parents=[common])
+
+    demo = command(
+        "demo", "run the simulated paper campaign into the catalog and reproduce the paper"
     )
     demo.add_argument("--data", default=None, help="catalog directory (default: user data dir)")
     demo.add_argument("--out", default="sloxide-report", help="figures and report directory")
     demo.add_argument("--quick", action="store_true", help="fewer temperatures, coarser steps")
-    demo.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    demo.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
     demo.set_defaults(run=_demo)
 
-    reduce = commands.add_parser(
-        "reduce", help="reduce every matching run of a catalog and store the results"
-    )
+    reduce = command("reduce", "reduce every matching run of a catalog and store the results")
     reduce.add_argument("--catalog", default=None, help="directory or Tiled URL")
     reduce.add_argument(
         "--query",
@@ -125,46 +370,66 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start-document key and value to match, e.g. sloxide.sample.name=C10/L6 "
         "(repeatable; all must match)",
     )
-    reduce.add_argument("--scheduler", default=None, help="dask.distributed scheduler address")
-    reduce.add_argument("--out", default="sloxide-reduce", help="where the summary goes")
+    reduce.add_argument(
+        "--scheduler",
+        default=None,
+        help="dask.distributed scheduler address, e.g. tcp://host:8786 (checked first)",
+    )
+    reduce.add_argument(
+        "--out", default="sloxide-reduce", help="directory for summary.csv (or .parquet)"
+    )
     reduce.add_argument("--format", choices=("csv", "parquet"), default="csv")
-    reduce.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reduce.add_argument(
+        "--no-progress", action="store_true", help="no progress bar (there is none off a terminal)"
+    )
     reduce.set_defaults(run=_reduce)
 
-    export = commands.add_parser(
-        "export", help="one run (or its results) to netCDF, Zarr or CSV with units and context"
+    export = command(
+        "export", "one run (or its results) to netCDF, Zarr or CSV with units and context"
     )
     export.add_argument("uid", help="the run's uid")
     export.add_argument("--catalog", default=None, help="directory or Tiled URL")
     export.add_argument("--format", choices=("netcdf", "zarr", "csv"), required=True)
-    export.add_argument("-o", "--output", required=True, help="the file to write")
+    export.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="the file to write (zarr: a new or empty directory); "
+        "csv also writes OUTPUT.sloxide.json with the attrs",
+    )
     export.add_argument("--results", action="store_true", help="the stored results instead")
     export.add_argument("--method", default=None, help="with --results: one method's results")
+    export.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing files, or an existing Zarr store; never other directories",
+    )
     export.set_defaults(run=_export)
 
-    ioc = commands.add_parser(
-        "ioc", help="serve the simulated lab over EPICS Channel Access (a caproto IOC)"
+    ioc = command("ioc", "serve the simulated lab over EPICS Channel Access (a caproto IOC)")
+    ioc.add_argument("--prefix", type=_prefix, default="SLX:", help="PV prefix (default SLX:)")
+    ioc.add_argument(
+        "--sample", type=_sample, default="C10/L6", help="mounted sample (default C10/L6)"
     )
-    ioc.add_argument("--prefix", default="SLX:", help="PV prefix (default SLX:)")
-    ioc.add_argument("--sample", default="C10/L6", help="mounted sample (default C10/L6)")
     ioc.add_argument(
         "--mode",
         choices=("instant", "realistic"),
         default="realistic",
         help="moves at once, or at the rates of real hardware (default)",
     )
-    ioc.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    ioc.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
     ioc.set_defaults(run=_ioc)
 
-    serve = commands.add_parser(
-        "serve",
-        help="a Tiled server over the catalog; API key from TILED_API_KEY (or one is made)",
+    serve = command(
+        "serve", "a Tiled server over the catalog; API key from TILED_API_KEY (or one is made)"
     )
     serve.add_argument(
         "--catalog", default=None, help="catalog directory (default: user data dir)"
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="address to bind (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="port, 1 to 65535 (default 8000)")
     access = serve.add_mutually_exclusive_group()
     access.add_argument(
         "--public", action="store_true", help="anyone may read without a key; nobody may write"
@@ -173,12 +438,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--allow-writes", action="store_true", help="key holders may also write (e.g. results)"
     )
     serve.set_defaults(run=_serve)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.run(args))
-    except SloxideError as err:
-        print(f"sloxide: error: {err}", file=sys.stderr)
-        return 2
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sloxide`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after ``sloxide``; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 when a reduction failed or a reproduced
+        value is off, 2 for an error (one line on stderr).
+
+    Examples
+    --------
+    >>> from sloxide.cli import main
+    >>> main(["--version"])  # doctest: +SKIP
+    sloxide ...
+    """
+    args = _parser().parse_args(argv)
+    args.verbosity = -1 if args.quiet else args.verbose
+    with _talk(args.verbosity):
+        try:
+            return int(args.run(args))
+        except SloxideError as err:
+            message = " ".join(str(err).split())  # one line, whatever the error held
+            print(f"sloxide: error: {message}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
