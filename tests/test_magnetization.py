@@ -15,7 +15,13 @@ from scipy.signal import savgol_filter
 
 import sloxide  # noqa: F401  (registers the .sloxide accessor)
 from sloxide.analysis.magnetization import curie_temperature, substrate_background
-from sloxide.errors import DataError, MissingVariableError, SloxideError, UnitsError
+from sloxide.errors import (
+    DataError,
+    MissingVariableError,
+    SloxideError,
+    SloxideWarning,
+    UnitsError,
+)
 from sloxide.model.magnetism import saturation_magnetization
 from sloxide.units import Quantity, is_quantified
 
@@ -78,7 +84,8 @@ def test_section7_model_values():
 
 
 def test_method_matches_plain_implementation_of_section5():
-    out = curie_temperature(_moment(M_MODEL))
+    # The tangent step alone (no substrate to subtract) is exactly the §5 recipe.
+    out = curie_temperature(_moment(M_MODEL), subtract_background=False)
     tc, t_star = _reference_tangent(T_GRID, M_MODEL)
     assert float(out.Tc) == pytest.approx(tc, rel=1e-9)
     assert float(out.T_inflection) == t_star
@@ -113,7 +120,7 @@ def test_noisy_curves_match_plain_implementation_of_section5():
     # Independent of the numbers of check 13: the vectorized code is the §5 method.
     rng = np.random.default_rng(1314)
     noisy = M_MODEL + rng.normal(0.0, 0.01 * M_MODEL[0], (50, T_GRID.size))
-    out = curie_temperature(_moment(noisy, extra_dims=("realization",)))
+    out = curie_temperature(_moment(noisy, extra_dims=("realization",)), subtract_background=False)
     reference = np.array([_reference_tangent(T_GRID, row) for row in noisy])
     np.testing.assert_allclose(out.Tc.values, reference[:, 0], rtol=1e-9)
     np.testing.assert_array_equal(out.T_inflection.values, reference[:, 1])
@@ -197,10 +204,12 @@ def test_vectorized_over_samples_equals_per_sample():
     tc_means = [60.0, 68.0, 80.0]
     m = np.stack([saturation_magnetization(T_GRID, tc_mean=tc) for tc in tc_means])
     stack = _moment(m, extra_dims=("sample",)).assign_coords(sample=["a", "b", "c"])
-    out = curie_temperature(stack)
+    # T′ = 80 K puts T_c near 90 K, inside the default background window of a 2–150 K
+    # sweep (refused, tested below); these curves have no substrate to subtract.
+    out = curie_temperature(stack, subtract_background=False)
     assert out.Tc.dims == ("sample",)
     for i, name in enumerate(["a", "b", "c"]):
-        single = curie_temperature(_moment(m[i]))
+        single = curie_temperature(_moment(m[i]), subtract_background=False)
         assert float(out.Tc.sel(sample=name)) == pytest.approx(float(single.Tc), rel=1e-12)
     # A higher mean local T_c gives a higher tangent T_c.
     assert np.all(np.diff(out.Tc.values) > 0)
@@ -350,20 +359,24 @@ def test_substrate_background_fit_min_temperature():
 
 def test_substrate_background_needs_points_above_the_fit_range():
     with pytest.raises(DataError, match="fit_min_temperature"):
-        substrate_background(_moment(M_MODEL))  # 2–150 K: one reading at ≥ 150 K
+        substrate_background(_moment(M_MODEL), fit_min_temperature=150)  # one reading
 
 
 def test_subtract_background_through_accessor_recovers_tc():
     model = saturation_magnetization(T_WIDE)
     clean = curie_temperature(_moment(model, T_WIDE))
     ds = xr.Dataset({"moment": _moment(model + A_BG + B_BG / T_WIDE, T_WIDE)})
-    corrected = ds.sloxide.curie_temperature(subtract_background=True)
+    corrected = ds.sloxide.curie_temperature()  # the default subtracts it
     assert float(corrected.Tc) == pytest.approx(float(clean.Tc), abs=0.5)
-    # The background matters: without subtraction the tangent method is thrown off.
-    raw = ds.sloxide.curie_temperature()
-    assert abs(float(raw.Tc) - float(clean.Tc)) > 0.5
+    # The background matters: without subtraction its Curie tail is the steepest descent,
+    # at the cold end of the sweep, and T_c is refused rather than returned wrong.
+    with pytest.warns(SloxideWarning, match="end of the sweep"):
+        raw = ds.sloxide.curie_temperature(subtract_background=False)
+    assert np.isnan(float(raw.Tc))
     # The accessor is thin: the same as the two functions in a row.
-    by_hand = curie_temperature(substrate_background(ds.moment)["moment"])
+    by_hand = curie_temperature(
+        substrate_background(ds.moment)["moment"], subtract_background=False
+    )
     xr.testing.assert_allclose(corrected, by_hand, rtol=1e-12, atol=0)
 
 
@@ -382,3 +395,67 @@ def test_outputs_do_not_inherit_input_metadata():
     out = curie_temperature(da)
     for name, var in out.data_vars.items():
         assert var.attrs.get("quantity") not in ("temperature", "moment"), name
+
+
+# ------------------------------------------------------------- defaults on film-on-substrate
+
+
+def test_default_recovers_tc_of_a_noisy_film_on_substrate():
+    # PHYSICS.md §7: 0.5 % noise on the *total* measured moment, film + substrate, a
+    # 150 → 2 K cooling sweep as fc_magnetization takes it. The background's Curie tail
+    # is 4× the film at 2 K. Defaults only: 200 realizations in one call.
+    rng = np.random.default_rng(2024)
+    t = np.arange(150.0, 1.0, -1.0)
+    film = saturation_magnetization(t)
+    total = film + A_BG + B_BG / t * 2.0
+    noisy = total + rng.normal(0.0, 1.0, (200, t.size)) * 0.005 * np.abs(total)
+    out = curie_temperature(_moment(noisy, t, extra_dims=("realization",)))
+    clean = float(curie_temperature(_moment(saturation_magnetization(T_GRID))).Tc)
+    tc = out.Tc.values
+    # A refusal is a warning (an error here); every realization gives a T_c, and the
+    # median of 200 sits within 5 standard errors of the noise-free film's.
+    assert np.all(np.isfinite(tc))
+    standard_error = 1.2533 * tc.std() / np.sqrt(tc.size)
+    assert float(np.median(tc)) == pytest.approx(clean, abs=max(5 * standard_error, 0.1))
+
+
+def test_a_sweep_that_ends_in_the_transition_is_refused():
+    # 2–90 K: the warmest third (61–90 K) is the transition itself, not the substrate.
+    t = np.arange(2.0, 91.0)
+    m = saturation_magnetization(t) + A_BG + B_BG / t
+    with pytest.warns(SloxideWarning, match="reaches into the transition.*fit_min_temperature"):
+        out = curie_temperature(_moment(m, t))
+    assert np.isnan(float(out.Tc))
+    # Told where the substrate alone contributes, it cannot do better than refuse either:
+    # the sweep has no reading above the transition.
+    with pytest.warns(SloxideWarning):
+        curie_temperature(_moment(m, t), fit_min_temperature=85.0)
+
+
+def test_a_tangent_crossing_outside_the_data_is_refused():
+    # M still falling steeply at the warm end of a sweep that stops at 70 K, no substrate.
+    t = np.arange(2.0, 71.0)
+    m = np.clip((80 - t) / 35, 0, 1)
+    with pytest.warns(SloxideWarning, match="outside the measured temperatures|end of the sweep"):
+        out = curie_temperature(_moment(m, t), subtract_background=False)
+    assert np.isnan(float(out.Tc))
+
+
+def test_a_flat_curve_is_refused_with_a_reason():
+    t = np.arange(2.0, 151.0)
+    rng = np.random.default_rng(5)
+    m = 1.0 + 1e-3 * rng.standard_normal(t.size)
+    with pytest.warns(SloxideWarning, match="Tc is NaN for 1 of 1"):
+        out = curie_temperature(_moment(m, t))
+    assert np.isnan(float(out.Tc))
+
+
+def test_refusals_are_per_curve_in_a_stack():
+    # One good and one flat curve: the good one keeps its T_c, the warning counts one.
+    t = T_GRID
+    m = np.stack([saturation_magnetization(t), np.full(t.size, 0.5)])
+    with pytest.warns(SloxideWarning, match="Tc is NaN for 1 of 2"):
+        out = curie_temperature(_moment(m, t, extra_dims=("sample",)))
+    clean = curie_temperature(_moment(saturation_magnetization(t)))
+    assert float(out.Tc[0]) == pytest.approx(float(clean.Tc), rel=1e-12)
+    assert np.isnan(float(out.Tc[1]))

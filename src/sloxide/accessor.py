@@ -474,13 +474,16 @@ class SloxideDatasetAccessor:
         temperature: Variable = None,
         *,
         dim: str | None = None,
-        subtract_background: bool = False,
-        fit_min_temperature: Any = 150.0,
+        subtract_background: bool = True,
+        fit_min_temperature: Any = None,
         window: Any = 5.0,
     ) -> xr.Dataset:
         """Curie temperature by the tangent method.
 
-        See :func:`sloxide.analysis.magnetization.curie_temperature`.
+        Right on a raw film-on-substrate M(T) by default: the substrate background
+        is fitted on the warmest third of the sweep and subtracted first; a T_c
+        that cannot be trusted is NaN with a warning that says why. See
+        :func:`sloxide.analysis.magnetization.curie_temperature`.
 
         Parameters
         ----------
@@ -492,16 +495,25 @@ class SloxideDatasetAccessor:
         dim : str, optional
             The sweep dim; default ``temperature`` if it is a dim, else the
             moment's only dim.
-        subtract_background : bool, default False
-            Fit and subtract the substrate background above
-            ``fit_min_temperature`` (K) first.
+        subtract_background : bool, default True
+            Fit and subtract the substrate background χ_d·H + C·H/T above
+            ``fit_min_temperature`` first; False for a curve without one that
+            does not reach well above T_c (σ_AH(T), Δρ(T)).
+        fit_min_temperature : float or Quantity, optional
+            Lower bound (K) of the background fit; default the warmest third of
+            the sweep.
         window : float or Quantity, default 5
             Half-width (K) of the tangent fit.
 
         Returns
         -------
         xarray.Dataset
-            ``Tc``, ``Tc_stderr`` and ``T_inflection`` in K.
+            ``Tc``, ``Tc_stderr`` and ``T_inflection`` in K, ``tangent_slope``.
+
+        Warns
+        -----
+        SloxideWarning
+            When T_c is refused (NaN), with the reason and what to pass.
 
         Examples
         --------
@@ -526,11 +538,14 @@ class SloxideDatasetAccessor:
         if t is None and dim not in self._ds.coords:
             raise MissingVariableError("temperature", "temperature", self._names())
         _check_units({"moment": (m, "any"), "temperature": (t, "K")})
-        if subtract_background:
-            m = magnetization.substrate_background(
-                m, t, dim=dim, fit_min_temperature=fit_min_temperature
-            )["moment"]
-        return magnetization.curie_temperature(m, t, dim=dim, window=window)
+        return magnetization.curie_temperature(
+            m,
+            t,
+            dim=dim,
+            window=window,
+            subtract_background=subtract_background,
+            fit_min_temperature=fit_min_temperature,
+        )
 
     # ------------------------------------------------------------------ rotations
 

@@ -188,9 +188,7 @@ def reduce_campaign(catalog: Any, campaign: Campaign) -> dict[str, Any]:
     for sample in ("C10/L2", "C10/L4", "C10/L6", "C10/L8", "C2/L6"):
         fc = read_run(runs(sample, "fc")[0])
         out[f"{sample} fc"] = fc
-        out[f"{sample} Tc"] = fc.sloxide.curie_temperature(
-            subtract_background=True, fit_min_temperature=110.0
-        )
+        out[f"{sample} Tc"] = fc.sloxide.curie_temperature()
     for sample in ("C10/L2", "C10/L4", "C10/L6", "C10/L8", "C2/L6"):
         loop = read_run(runs(sample, "loop 2 K")[0])
         out[f"{sample} ahe 2K"] = loop.sloxide.ahe()
@@ -361,7 +359,7 @@ def write_figures(results: dict[str, Any], out: Path) -> list[Path]:
 
     fc, tc = results["C10/L6 fc"], results["C10/L6 Tc"]
     corrected = substrate_background(
-        fc.cryostat_moment, fc.cryostat_temperature, dim="time", fit_min_temperature=110.0
+        fc.cryostat_moment, fc.cryostat_temperature, dim="time"
     ).moment
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot(fc.cryostat_temperature, fc.cryostat_moment * 1e6, ".", color="0.7", label="raw")
