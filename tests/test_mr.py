@@ -72,6 +72,21 @@ def test_full_c10_l6_model_at_2k():
     assert float(out.mr_max_field) == pytest.approx(mr9, abs=2e-3)
 
 
+@pytest.mark.parametrize("step", [0.1, 0.2, 0.25])
+def test_peaks_on_a_coarse_grid_with_the_default_window(step):
+    """The quick demo's 0.2 T loops: a 0.1 T parabola window held one or two points and
+    every peak was NaN. The default window widens to two grid steps (five points)."""
+    rng = np.random.default_rng(32)
+    ds = hall_loop(
+        rng, rho_xx0=RHO0, a_dom=A_DOM, a_lin=A_LIN, a_orb=A_ORB, coercive=HC, width=W, step=step
+    )
+    out = ds.sloxide.mr()
+    # Check 6b's 0.90 ± 0.03 T, widened by the parabola's bias over ±2 steps of a peak
+    # whose half-width is w = 0.66 T: ≤ 0.05 T at 0.25 T steps.
+    np.testing.assert_allclose(out.peak_field.sel(branch=["up", "down"]), [0.9, -0.9], atol=0.05)
+    assert float(out.mr_max_field) == pytest.approx(-0.65, abs=0.02)
+
+
 def test_above_tc_has_no_peak_and_positive_mr_noise_free():
     """Check 6 / §7: above T_c (no loop, a_orb only) MR rises monotonically: no interior peak."""
     out = hall_loop(

@@ -369,7 +369,7 @@ class SloxideDatasetAccessor:
         step: Any = None,
         field_max: Any = None,
         peak_max_field: Any = None,
-        peak_window: Any = 0.1,
+        peak_window: Any = None,
     ) -> xr.Dataset:
         """Magnetoresistance (MR) of a field loop, in % per symmetrized branch.
 
@@ -383,8 +383,9 @@ class SloxideDatasetAccessor:
             Passed to :meth:`branches` for a raw sweep.
         peak_max_field : float or Quantity, optional
             Search the butterfly peaks within this |µ0H| (bare numbers in T).
-        peak_window : float or Quantity, default 0.1
-            Half-width (T) of the parabola around each peak.
+        peak_window : float or Quantity, optional
+            Half-width (T) of the parabola around each peak; default 0.1 T, or
+            two grid steps on a coarser grid.
 
         Returns
         -------

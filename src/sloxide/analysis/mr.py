@@ -20,6 +20,9 @@ __all__ = ["magnetoresistance"]
 
 FloatArray = NDArray[np.float64]
 
+#: Half-width in T of the parabola through a butterfly peak on a fine (≤ 0.05 T) grid.
+DEFAULT_PEAK_WINDOW = 0.1
+
 
 def _mr_kernel(
     rho_xx: FloatArray, h: FloatArray, peak_max_field: float, peak_window: float
@@ -84,7 +87,7 @@ def magnetoresistance(
     field_dim: str = "field",
     branch_dim: str = "branch",
     peak_max_field: float | None = None,
-    peak_window: float = 0.1,
+    peak_window: float | None = None,
 ) -> xr.Dataset:
     """MR in % per symmetrized branch, the butterfly peaks and MR at the largest field.
 
@@ -99,8 +102,11 @@ def magnetoresistance(
     peak_max_field : float, optional
         Search the peaks within |µ0H| ≤ this, in T. Default: half the
         largest field, where the R0 fit of the AHE assumes saturation.
-    peak_window : float, default 0.1
-        Half-width in T of the parabola fitted around the arg-max.
+    peak_window : float, optional
+        Half-width in T of the parabola fitted around the arg-max. Default:
+        0.1 T, widened to two grid steps on a coarser grid so the parabola
+        always has five points (on a 0.2 T loop, 0.1 T held one or two and
+        every peak came out NaN).
 
     Returns
     -------
@@ -135,11 +141,13 @@ def magnetoresistance(
     >>> out.peak_field.values.round(2), round(float(out.mr_max_field), 2)
     (array([ 0.91, -0.91]), -0.67)
     """
-    if peak_window <= 0:
+    if peak_window is not None and not peak_window > 0:
         raise SloxideError(f"peak_window must be positive, got {peak_window!r} T")
     rho_xx = rho_xx.rename(rho_xx.name or "rho_xx")
     require_branches(rho_xx, branch_dim, field_dim)
     h = field_grid_of(rho_xx, field_dim)
+    if peak_window is None:
+        peak_window = max(DEFAULT_PEAK_WINDOW, 2.0 * float(np.abs(h[1] - h[0])))
     core = [branch_dim, field_dim]
     mr, peak, peak_mr, mr_max, max_field = xr.apply_ufunc(
         _mr_kernel,
