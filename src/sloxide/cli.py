@@ -20,7 +20,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from . import __version__
 from .errors import SloxideError
@@ -258,6 +258,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         public=args.public,
         allow_writes=args.allow_writes,
+        log_level={-1: "ERROR", 0: "WARNING"}.get(args.verbosity, "INFO"),
     )
     return 0
 
@@ -284,13 +285,31 @@ class _Below(logging.Filter):
         return record.levelno >= self.level
 
 
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning as one ``sloxide: warning: ...`` line, not a path and a source line."""
+    from .errors import SloxideWarning
+
+    text = " ".join(str(message).split())
+    if not issubclass(category, SloxideWarning):
+        text = f"{category.__name__}: {text}"
+    logger.warning("%s", text)
+
+
 @contextlib.contextmanager
 def _talk(verbosity: int) -> Iterator[None]:
     """sloxide's messages on stderr at the asked level, the libraries' chatter off.
 
-    Library loggers get filters rather than levels: ``sloxide serve`` and
-    ``sloxide ioc`` configure those loggers again later (uvicorn's ``dictConfig``,
-    ``run_ioc``), which resets levels and handlers but keeps a logger's filters.
+    Library loggers get filters rather than levels: ``run_ioc`` sets their levels
+    and handlers again later, but keeps a logger's filters. ``sloxide serve`` passes
+    the level to uvicorn's log configuration instead.
+    Python warnings become ``sloxide: warning: ...`` lines (none with ``-q``).
     Everything is undone on exit, so :func:`main` called in a process (a test, a
     notebook) leaves its logging as it was.
     """
@@ -311,15 +330,15 @@ def _talk(verbosity: int) -> Iterator[None]:
             # tiled 0.2 logs "Tiled version ..." to its own stderr handler whenever an app
             # starts, the embedded catalog's included (tiled/server/app.py, startup_event).
             chatter = _Below(logging.ERROR if verbosity < 0 else logging.WARNING)
-            names = ["tiled", "tiled.server.app", "uvicorn.error", "caproto.ctx"]
+            # caproto's server start and stop, which run_ioc sets to INFO with a handler.
+            names = ["tiled.server.app", "caproto.ctx"]
             if verbosity < 1:
-                names.append("sloxide.ioc")  # run_ioc sets it to INFO with a handler
+                names.append("sloxide.ioc")  # run_ioc's "serving ...": _ioc prints it
             for name in names:
                 filtered.append((logging.getLogger(name), chatter))
-            if verbosity < 0:
-                filtered.append((logging.getLogger("uvicorn.access"), _Below(logging.ERROR)))
             for library, drop in filtered:
                 library.addFilter(drop)
+        warnings.showwarning = _log_warning
         try:
             yield
         finally:

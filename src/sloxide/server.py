@@ -340,11 +340,19 @@ class _RedactSecrets(logging.Filter):
         return True
 
 
-def _log_config(secret: str) -> dict[str, Any]:
-    """tiled's log format, all on stderr, every handler redacting secrets."""
+def _log_config(secret: str, level: int | str = "INFO") -> dict[str, Any]:
+    """tiled's log format, all on stderr, every handler redacting secrets.
+
+    ``level`` applies to tiled's and uvicorn's own messages; the access log keeps
+    its one line per request unless ``level`` is above WARNING.
+    """
     from tiled.server.logging_config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    level = logging.getLevelName(level) if isinstance(level, int) else level.upper()
+    for name, logger_config in config["loggers"].items():
+        if name != "uvicorn.access" or logging.getLevelName(level) > logging.WARNING:
+            logger_config["level"] = level
     config["filters"]["redact"] = {"()": _RedactSecrets, "secret": secret}
     for handler in config["handlers"].values():
         handler["filters"] = ["redact", *handler.get("filters", [])]
@@ -401,6 +409,7 @@ def serve(
     port: int = 8000,
     public: bool = False,
     allow_writes: bool = False,
+    log_level: int | str = "INFO",
 ) -> None:
     """Serve the embedded catalog with Tiled until SIGINT or SIGTERM: ``sloxide serve``.
 
@@ -426,6 +435,10 @@ def serve(
     allow_writes : bool, default False
         Key holders may also write, e.g. a pipeline storing results or a
         RunEngine's ``TiledWriter``.
+    log_level : int or str, default "INFO"
+        The least severe of tiled's and uvicorn's messages to log on stderr
+        (start, stop, storage); ``sloxide serve`` passes WARNING unless ``-v``.
+        The access log, one line per request, is kept unless this is ERROR.
 
     Raises
     ------
@@ -489,7 +502,7 @@ def serve(
         host=host,
         port=port,
         lifespan="on",
-        log_config=_log_config(key),
+        log_config=_log_config(key, log_level),
         timeout_graceful_shutdown=10,
     )
     try:
