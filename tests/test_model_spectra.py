@@ -30,6 +30,12 @@ from sloxide.model.samples import SAMPLES
 from sloxide.model.spectra import EDGES, absorption, add_noise, tey
 
 NI_SAMPLES = [name for name, s in SAMPLES.items() if s.has_nickel]
+# The paper's Ni L2 I_a/(I_a + I_b) of Fig. 3b (PHYSICS.md §7 table), as the demo compares
+# them: the analysis must find these in spectra the model draws from Ni²⁺ fractions.
+PAPER_NI_L2_RATIO = {
+    "C2/L2": 0.42, "C10/L2": 0.45, "C10/L4": 0.40, "C10/L6": 0.36, "C10/L8": 0.33,
+    "C2/L6": 0.30, "LNO": 0.05,
+}  # fmt: skip
 SUPERLATTICES = [name for name, s in SAMPLES.items() if s.has_nickel and s.has_ruthenium]
 # The magic angle: sin²θ = 2/3, so I(θ) = (2·I_ab + I_c)/3 = iso.
 MAGIC_ANGLE = float(np.rad2deg(np.arcsin(np.sqrt(2.0 / 3.0))))
@@ -107,10 +113,11 @@ def test_c2l2_xld_over_iso_matches_the_derived_table():
     assert _integral(pair.xld.values, e) / _integral(white, e) == pytest.approx(-0.095, abs=0.002)
 
 
-@pytest.mark.parametrize("grid", [0.1, 0.05])
-def test_ni_valence_returns_the_table_ratio(grid):
-    # The model's Ni²⁺ fraction is calibrated on the 0.1 eV grid; on a 0.05 eV grid the fit
-    # moves by ≈ 0.002. Tolerance ±0.01 (tighter than the ±0.03 the simulation needs).
+@pytest.mark.parametrize(("grid", "tolerance"), [(0.1, 0.0005), (0.05, 0.005), (0.2, 0.01)])
+def test_ni_valence_finds_the_papers_ratio_from_the_physical_ni2_fractions(grid, tolerance):
+    # The model holds Ni²⁺ fractions, not ratios; they were chosen (rounded to 0.001) so the
+    # fit gives the paper's ratios on the 0.1 eV grid, within 0.0005 (dratio/dx ≈ 0.5). The
+    # fit itself depends on the sampling: ≈ −0.002 on a 0.05 eV grid, +0.004–0.005 on 0.2.
     e = EDGES["Ni L2"].energies(grid)
     iso = np.stack([absorption(name, e, MAGIC_ANGLE, "Ni L2") for name in NI_SAMPLES])
     out = ni_valence(
@@ -122,8 +129,8 @@ def test_ni_valence_returns_the_table_ratio(grid):
         )
     )
     assert bool(out.converged.all())
-    expected = np.array([SAMPLES[name].valence_ratio for name in NI_SAMPLES])
-    np.testing.assert_allclose(out.ratio.values, expected, atol=0.01)
+    expected = np.array([PAPER_NI_L2_RATIO[name] for name in NI_SAMPLES])
+    np.testing.assert_allclose(out.ratio.values, expected, atol=tolerance)
     ratio = dict(zip(NI_SAMPLES, out.ratio.values, strict=True))
     # [P] I_a/(I_a + I_b) rises with n (CRO) and falls with m (LNO).
     assert ratio["C10/L2"] > ratio["C2/L2"] and ratio["C10/L6"] > ratio["C2/L6"]

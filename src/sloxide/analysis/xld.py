@@ -22,6 +22,7 @@ import xarray as xr
 from numpy.typing import NDArray
 from scipy.special import erf
 
+from ..constants import NI_L2_STEP_CENTER, NI_L2_STEP_WIDTH, O_K_BANDS
 from ..errors import DataError, SloxideError
 from ..units import declare_units, to_magnitude, units_of, with_attrs
 from .chunks import refuse_inf, require_single_chunk
@@ -46,16 +47,8 @@ FloatArray = NDArray[np.float64]
 #: Integration window of the Ni L2 white line, eV [A]: it holds the Ni²⁺ (870.2,
 #: 871.2 eV) and Ni³⁺ (871.6 eV) peaks of the paper and their tails.
 NI_L2_WINDOW = (866.0, 878.0)
-#: The isotropic erf edge step under the Ni L2 line (PHYSICS.md §4, §7) [A].
-NI_L2_STEP_CENTER = 870.6
-NI_L2_STEP_WIDTH = 0.8
-#: O K-edge bands of the paper (Fig. 4), eV.
-O_K_BANDS: dict[str, tuple[float, float]] = {
-    "Ru t2g": (526.9, 528.7),
-    "Ru eg": (528.7, 533.1),
-    "La 5d / Ca 4d": (533.2, 537.7),
-    "Ru 5s5p / Ni 4s4p": (537.8, 544.3),
-}
+# NI_L2_STEP_CENTER, NI_L2_STEP_WIDTH (the Ni L2 erf step) and O_K_BANDS (the paper's
+# O K bands) are shared with the model: sloxide.constants.
 
 
 def incidence_intensity(i_ab: Any, i_c: Any, incidence_angle_deg: Any) -> Any:

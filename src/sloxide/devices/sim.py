@@ -29,8 +29,9 @@ from ..model.magnetism import (
     coercive_field,
     loop_width,
 )
+from ..model.magnetometry import measured_moment
 from ..model.samples import HALL_BAR, SAMPLES, HallBar, Sample
-from ..model.spectra import EDGES, tey
+from ..model.spectra import EDGES, TEY_STEP, IncidentFlux, add_noise, tey
 from ..model.transport import hall_bar_resistances, resistivities
 
 __all__ = ["SimWorld", "sim_lab", "FAULTS", "AXES"]
@@ -56,14 +57,7 @@ AXES: dict[str, tuple[float, float, float]] = {
 
 RING_CURRENT_MA = 400.0
 EXCURSION_K = 5.0
-# Magnetometry [A]: a 5 × 5 mm² film on a 0.5 mm LSAT substrate, whose diamagnetism
-# (χ = −1e-6 emu/(cm³·Oe)) and paramagnetic impurities (C = 5e-5 emu·K/(cm³·Oe))
-# make the background that magnetization.substrate_background removes.
-FILM_AREA_CM2 = 0.25
-SUBSTRATE_VOLUME_CM3 = 0.25 * 0.05
-CHI_SUBSTRATE = -1e-6
-CURIE_SUBSTRATE = 5e-5
-MOMENT_NOISE = 0.005  # relative, PHYSICS.md §7
+# The film, its substrate and the magnetometer noise are physics: sloxide.model.magnetometry.
 
 
 @dataclass
@@ -144,6 +138,7 @@ class SimWorld:
         self._frozen: dict[str, float] = {}
         self._listeners: list[Callable[[], None]] = []
         self.beam = _Beam()
+        self.flux = IncidentFlux(self.rng)
         self.sample: Sample = SAMPLES["C10/L6"]
         self.memory = LoopMemory()
         self.set_sample(sample)
@@ -270,33 +265,33 @@ class SimWorld:
             return float(r_xx), float(r_xy)
 
     def moment(self) -> float:
-        """A fresh magnetometer reading in emu: film moment plus substrate background."""
+        """A fresh magnetometer reading in emu: film plus substrate, noise on the total."""
         with self._lock:
             self._observe()
-            s = self.sample
-            t = self.position("temperature")
-            h = self.position("field")
-            film = 0.0
-            if s.ferromagnetic:
-                m_s = float(s.saturation_magnetization(t))
-                hc = float(coercive_field(t, s.coercive_field_2k_T))
-                m_b = float(self.memory.magnetization(h, hc, float(loop_width(hc))))
-                volume = FILM_AREA_CM2 * s.thickness_nm * 1e-7
-                film = s.magnetization_emu_cm3 * volume * m_s * m_b
-                film *= 1 + MOMENT_NOISE * float(self.rng.standard_normal())
-            h_oe = h * 1e4
-            background = SUBSTRATE_VOLUME_CM3 * h_oe * (CHI_SUBSTRATE + CURIE_SUBSTRATE / t)
-            return film + background
+            return float(
+                measured_moment(
+                    self.sample,
+                    self.position("temperature"),
+                    self.position("field"),
+                    self.memory,
+                    self.rng,
+                )
+            )
 
     def beam_signals(self) -> tuple[float, float]:
-        """A fresh TEY and I0 reading in pA at the present energy and incidence angle."""
+        """A fresh TEY and I0 reading in pA at the present energy and incidence angle.
+
+        I0 fluctuates and drifts (:class:`~sloxide.model.spectra.IncidentFlux`); the
+        TEY follows it, with its own noise of 0.1 % of the edge step (PHYSICS.md §7).
+        """
         with self._lock:
             ring = self.ring_current()
             open_ = self.shutter_open()
-            i0 = self.beam.i0_per_mA * ring if open_ else 0.0
+            nominal = self.beam.i0_per_mA * ring if open_ else 0.0
             dark = 1e-4 * float(self.rng.standard_normal())
-            if i0 == 0.0:
+            if nominal == 0.0:
                 return dark, dark
+            i0 = self.flux.reading(nominal)
             energy = self.position("energy")
             signal = tey(
                 self.sample,
@@ -304,9 +299,9 @@ class SimWorld:
                 self.position("incidence_angle"),
                 _edge_for(energy),
                 i0=i0,
+                step=TEY_STEP,
             )
-            noise = 1e-3 * 0.35 * i0 * float(self.rng.standard_normal())
-            return float(signal[0]) + noise, i0
+            return float(add_noise(signal, TEY_STEP * i0, self.rng)[0]), i0
 
     def ring_current(self) -> float:
         return 0.0 if "beam_dump" in self.beam.faults else self.beam.ring_current

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..analysis.multilayer import superlattice_thickness
+from ..constants import CRO_C_AXIS_ANGSTROM, LNO_C_AXIS_ANGSTROM, SUPERLATTICE_REPETITIONS
 
 __all__ = ["HallBar", "Sample", "SAMPLES", "SUPERLATTICES", "HALL_BAR"]
 
@@ -66,7 +66,8 @@ class Sample:
     # C10/L2's exponent 1.5 rounds m_s(T), so its T′ is 80 K to keep T_c = 75 K [P].
     tc_mean_K: float = 68.0
     magnetization_emu_cm3: float = 0.0
-    valence_ratio: float = 0.0  # I_a/(I_a + I_b) of the Ni L2 double peak
+    # Ni²⁺ fraction x of the Ni L2 white line (the rest is Ni³⁺; model/spectra.py) [A].
+    ni2_fraction: float = 0.0
     orbital_polarization: float = 0.10
     amr_2fold_percent: float = 0.10  # A2 of −A2·cos 2θ in the (001) plane
     amr_4fold_percent: float = 0.0  # A4 of −A4·m_s²·cos 4θ in the (001) plane
@@ -106,53 +107,64 @@ class Sample:
 
 
 def _superlattice(name: str, n: int, m: int, **params: float) -> Sample:
-    thickness = float(superlattice_thickness(n, m).magnitude)
+    # t_SL = 10·(n·3.85 + m·3.84) Å (PHYSICS.md §0), in nm.
+    period = n * CRO_C_AXIS_ANGSTROM + m * LNO_C_AXIS_ANGSTROM
+    thickness = round(SUPERLATTICE_REPETITIONS * period / 10.0, 10)
     return Sample(name, n, m, thickness, **params)  # type: ignore[arg-type]
 
 
 #: The superlattices [(CaRuO3)_n/(LaNiO3)_m]_10 on LSAT and the bare films.
+#:
+#: ``ni2_fraction`` is a physical input [A]: the Ni²⁺ share x of each Ni L2 white line,
+#: chosen once, offline, so that the two-Gaussian fit of PHYSICS.md §4 on the noise-free
+#: isotropic spectrum (0.1 eV grid) returns the paper's I_a/(I_a + I_b) of Fig. 3b, fitted
+#: as in Fig. S5b (``sloxide.demo.PAPER_NI_L2_RATIO``): 0.42, 0.45, 0.40, 0.36, 0.33, 0.30
+#: and ≈ 0.05 for the rows below, each within 0.0005.
+#: x is large (0.77–0.97) because the fit's linear background cannot follow the erf step
+#: under its window and moves area from peak a into peak b (model/spectra.py). The model
+#: does not consult the analysis at run time: tests/test_model_spectra.py checks the fit.
 SAMPLES: dict[str, Sample] = {
     s.name: s
     for s in (
         # ρ = 1.94·exp((257 K/T)^(1/3)) mΩ·cm: 5 at 300 K, 300 at 2 K [P: 2–3 orders higher].
         _superlattice(
             "C2/L2", 2, 2, rho300_mohm_cm=5.0, vrh=True, r0_uohm_cm_per_T=0.0,
-            valence_ratio=0.42, orbital_polarization=0.19, amr_2fold_percent=0.10,
+            ni2_fraction=0.929, orbital_polarization=0.19, amr_2fold_percent=0.10,
         ),
         _superlattice(
             "C10/L2", 10, 2, rho300_mohm_cm=2.06, rho_residual_mohm_cm=1.55,
             log_gamma_mohm_cm=0.03, log_temperature_K=20.0, sigma_ah0_S_per_cm=0.30,
             coercive_field_2k_T=1.2, mr_9T_2K_percent=-0.8, ms_exponent=1.5, tc_mean_K=80.0,
-            magnetization_emu_cm3=20.0, valence_ratio=0.45, amr_2fold_percent=0.15,
+            magnetization_emu_cm3=20.0, ni2_fraction=0.965, amr_2fold_percent=0.15,
         ),
         _superlattice(
             "C10/L4", 10, 4, rho300_mohm_cm=0.95, rho_residual_mohm_cm=0.66,
             log_gamma_mohm_cm=0.008, sigma_ah0_S_per_cm=0.24, coercive_field_2k_T=1.0,
-            mr_9T_2K_percent=-0.7, magnetization_emu_cm3=17.0, valence_ratio=0.40,
+            mr_9T_2K_percent=-0.7, magnetization_emu_cm3=17.0, ni2_fraction=0.905,
             amr_2fold_percent=0.13,
         ),
         _superlattice(
             "C10/L6", 10, 6, rho300_mohm_cm=0.60, rho_residual_mohm_cm=0.38,
             log_gamma_mohm_cm=0.004, sigma_ah0_S_per_cm=0.199, coercive_field_2k_T=0.97,
-            mr_9T_2K_percent=-0.65, magnetization_emu_cm3=15.0, valence_ratio=0.36,
+            mr_9T_2K_percent=-0.65, magnetization_emu_cm3=15.0, ni2_fraction=0.854,
             amr_2fold_percent=0.12,
         ),
         _superlattice(
             "C10/L8", 10, 8, rho300_mohm_cm=0.48, rho_residual_mohm_cm=0.29,
             log_gamma_mohm_cm=0.003, sigma_ah0_S_per_cm=0.15, coercive_field_2k_T=0.8,
-            mr_9T_2K_percent=-0.6, magnetization_emu_cm3=13.0, valence_ratio=0.33,
+            mr_9T_2K_percent=-0.6, magnetization_emu_cm3=13.0, ni2_fraction=0.813,
             amr_2fold_percent=0.11,
         ),
         _superlattice(
             "C2/L6", 2, 6, rho300_mohm_cm=0.400, rho_residual_mohm_cm=0.26,
             log_gamma_mohm_cm=0.004, log_temperature_K=20.0, r0_uohm_cm_per_T=-0.015,
             sigma_ah0_S_per_cm=0.05, coercive_field_2k_T=0.08, mr_9T_2K_percent=-0.3,
-            magnetization_emu_cm3=10.0, valence_ratio=0.30, amr_2fold_percent=0.08,
+            magnetization_emu_cm3=10.0, ni2_fraction=0.767, amr_2fold_percent=0.08,
             amr_4fold_percent=0.03,
         ),
         Sample(
             "LNO", 0, 25, 10.0, rho300_mohm_cm=0.25, rho_residual_mohm_cm=0.10,
-            r0_uohm_cm_per_T=-0.015, valence_ratio=0.05, amr_2fold_percent=0.05,
+            r0_uohm_cm_per_T=-0.015, ni2_fraction=0.181, amr_2fold_percent=0.05,
             repetitions=1,
         ),
         Sample(

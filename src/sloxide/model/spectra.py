@@ -6,15 +6,16 @@ scattering plane: I(θ) = I_ab·sin²θ + I_c·cos²θ. The linear dichroism
 D = I_ab − I_c enters as I_ab = iso + D/3 and I_c = iso − 2D/3, so the
 isotropic spectrum (2·I_ab + I_c)/3 does not depend on it. :func:`tey` turns
 μ into the total-electron-yield (TEY) signal a beamline records, and
-:func:`add_noise` adds its noise (0.1 % of the edge step).
+:func:`add_noise` adds its noise (0.1 % of the edge step). :class:`IncidentFlux`
+is the incident flux I0 it is recorded with: a fluctuating, slowly drifting
+monitor that TEY/I0 normalizes out.
 
 Ni L2 (PHYSICS.md §7 "XAS")
 ---------------------------
-White lines of area-normalized Gaussians G(centre, FWHM) on the common erf
-step of the analysis (:func:`sloxide.analysis.xld.edge_step_function` at
-``NI_L2_STEP_CENTER`` = 870.6 eV, width ``NI_L2_STEP_WIDTH`` = 0.8 eV), so
-:func:`~sloxide.analysis.xld.orbital_polarization` subtracts exactly the
-model's step::
+White lines of area-normalized Gaussians G(centre, FWHM) on an erf step
+½[1 + erf((E − 870.6 eV)/0.8 eV)] (``NI_L2_STEP_CENTER``, ``NI_L2_STEP_WIDTH`` of
+:mod:`sloxide.constants`, the step the paper's orbital-polarization analysis
+subtracts, PHYSICS.md §4)::
 
     iso = A·[x·2·(w·G(870.2, 0.9) + (1 − w)·G(871.2, 1.0)) + (1 − x)·1.6·G(871.6, 1.5)] + step
 
@@ -24,26 +25,23 @@ model's step::
   several times the step is what measured spectra show.
 * w = ``NI2_LOW_PEAK_FRACTION`` = 0.6 [A]: the part of the Ni²⁺ doublet's
   area in its 870.2 eV peak (§7 gives centres and widths only).
-* x is the Ni²⁺ fraction of the sample. It is calibrated, not taken from the
-  table directly: x is chosen so that the two-Gaussian fit
-  :func:`sloxide.analysis.xas.ni_valence` of the noise-free isotropic
-  spectrum on the ``EDGES["Ni L2"]`` grid returns the table's
-  I_a/(I_a + I_b) (``Sample.valence_ratio``). The fit's ratio is computed
-  once for 101 values of x in [0, 1] (on first use, cached) and inverted by
-  linear interpolation. The fit then returns the table's ratio within 1e-4
-  on that 0.1 eV grid, and within 0.005 on 0.05–0.2 eV grids (the fit
-  itself depends slightly on the sampling).
+* x is the Ni²⁺ fraction of the sample, ``Sample.ni2_fraction``: a physical
+  input [A] of the sample table (model/samples.py), chosen once so that the
+  paper's two-Gaussian fit (PHYSICS.md §4) of the noise-free isotropic spectrum
+  returns the paper's I_a/(I_a + I_b) of Fig. S5b. The model never runs that
+  fit: the analysis has to find the ratio on its own (tests/test_model_spectra.py).
 
-  Why A and w are not smaller: the fit's linear background cannot follow the
-  erf step under its window, which moves area from peak a into the broad
-  peak b. With A = 1 and w = 0.5 even pure Ni²⁺ (x = 1) fits as 0.22, and
-  with A = 2 as 0.34, below the table's 0.30–0.45; with A = 3, w = 0.6 the
-  fit spans 0–0.48.
+  Why A and w are not smaller: a two-Gaussian fit with a linear background
+  cannot follow the erf step under its window, which moves area from peak a
+  into the broad peak b. With A = 1 and w = 0.5 even pure Ni²⁺ (x = 1) fits as
+  0.22, and with A = 2 as 0.34, below the paper's 0.30–0.45; with A = 3, w = 0.6
+  the fit spans 0–0.48.
 
 The dichroism D ∝ G(871.4, 1.3) has ∫D = 3·A_iso·(1 − r)/(r + 2), with
 A_iso the white-line area of iso and r = ∫I_c/∫I_ab from the sample's
-orbital polarization P (:func:`~sloxide.analysis.xld.hole_ratio_from_polarization`,
-n_eg = 1): C2/L2 has P = 0.19 [P], so r = 1.0981; the others P = 0.10 [A].
+orbital polarization P by the inverse of PHYSICS.md §4 (q = P/(4/n_eg − 1),
+X = (1 + q)/(1 − q), r = 4X/(3 + X), n_eg = 1): C2/L2 has P = 0.19 [P], so
+r = 1.0981; the others P = 0.10 [A].
 P > 0 (x²−y² preferred) gives r > 1 and a negative XLD.
 
 O K
@@ -77,19 +75,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import xarray as xr
 from numpy.typing import NDArray
-from scipy.special import ndtr
+from scipy.special import erf, ndtr
 
-from ..analysis.xas import ni_valence
-from ..analysis.xld import (
-    NI_L2_STEP_CENTER,
-    NI_L2_STEP_WIDTH,
-    O_K_BANDS,
-    edge_step_function,
-    hole_ratio_from_polarization,
-    incidence_intensity,
-)
+from ..constants import NI_L2_STEP_CENTER, NI_L2_STEP_WIDTH, O_K_BANDS
 from ..errors import SloxideError
 from .samples import SAMPLES, Sample
 
@@ -102,9 +91,15 @@ __all__ = [
     "O_K_RU_EG_WEIGHT",
     "O_K_XLD",
     "RU_M_SL_SHIFT",
+    "TEY_STEP",
+    "TEY_NOISE",
+    "I0_FLUCTUATION",
+    "I0_DRIFT",
+    "I0_DRIFT_READINGS",
     "absorption",
     "tey",
     "add_noise",
+    "IncidentFlux",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -171,8 +166,6 @@ _NI_XLD_LINE = (871.4, 1.3)
 NI_L2_WHITE_LINE_SCALE = 3.0
 #: Part w of the Ni²⁺ doublet's area in its 870.2 eV peak [A].
 NI2_LOW_PEAK_FRACTION = 0.6
-# Ni²⁺ fractions of the valence calibration table.
-_CALIBRATION_POINTS = 101
 
 #: Centre of the O K erf step in eV (the oxide's continuum onset) [A].
 O_K_STEP_CENTER = 532.0
@@ -192,6 +185,21 @@ _RU_M_STEP_WIDTH = 1.5
 #: Shift of the Ru M2,3 spectrum of every superlattice against bare CRO, eV [P: sign].
 RU_M_SL_SHIFT = 0.3
 
+#: TEY edge step per unit I0 [A], and the TEY noise as a fraction of it (PHYSICS.md §7:
+#: 0.1 % of the step).
+TEY_STEP = 0.35
+TEY_NOISE = 0.001
+#: The incident flux I0 that TEY is divided by (PHYSICS.md §4 normalization) [A]. A
+#: beamline's I0 jitters from reading to reading (beam position, top-up injections) and
+#: drifts slowly (optics heat load, ring decay between top-ups). The reading-to-reading
+#: fluctuation is 0.5 % r.m.s., five times the TEY noise; the drift is a mean-reverting
+#: random walk of 2 % r.m.s. that decorrelates over 200 readings (about one Ni L2 scan),
+#: so across one spectrum I0 wanders by ~2 %, ≈ 3 % of the edge step in the raw TEY.
+#: TEY follows I0 exactly, so TEY/I0 removes both; I0 is read without noise of its own.
+I0_FLUCTUATION = 0.005
+I0_DRIFT = 0.02
+I0_DRIFT_READINGS = 200.0
+
 
 def _gaussian(energy: FloatArray, centre: float, fwhm: float) -> FloatArray:
     """Area-normalized Gaussian G(centre, FWHM), 1/eV."""
@@ -205,6 +213,21 @@ def _peak(energy: FloatArray, centre: float, fwhm: float) -> FloatArray:
     sigma = fwhm / _FWHM_PER_SIGMA
     u = (energy - centre) / sigma
     return np.exp(-0.5 * u * u)
+
+
+def _edge_step(energy: FloatArray, center: float, width: float, height: float = 1.0) -> FloatArray:
+    """Isotropic erf edge step height·½[1 + erf((E − center)/width)]."""
+    return np.asarray(height * 0.5 * (1.0 + erf((energy - center) / width)), dtype=float)
+
+
+def _hole_ratio(polarization: float, n_eg: float = 1.0) -> float:
+    """r = ∫I_c/∫I_ab of an orbital polarization P: the inverse of PHYSICS.md §4.
+
+    q = P/(4/n_eg − 1), X = h_z/h_x = (1 + q)/(1 − q), r = 4X/(3 + X); P = 0.19 gives 1.0981.
+    """
+    q = polarization / (4.0 / n_eg - 1.0)
+    x = (1.0 + q) / (1.0 - q)
+    return 4.0 * x / (3.0 + x)
 
 
 def _sample(sample: Sample | str) -> Sample:
@@ -239,49 +262,18 @@ def _ni_white_line(energy: FloatArray, ni2_fraction: Any, scale: float, split: f
     return scale * (x * ni2 + (1.0 - x) * ni3)
 
 
-@functools.cache
-def _valence_calibration(scale: float, split: float) -> tuple[FloatArray, FloatArray]:
-    """(fitted I_a/(I_a + I_b), Ni²⁺ fraction x): increasing tables of the two-Gaussian fit."""
-    energy = EDGES["Ni L2"].energies()
-    fractions = np.linspace(0.0, 1.0, _CALIBRATION_POINTS)
-    iso = _ni_white_line(energy, fractions[:, None], scale, split)
-    iso = iso + edge_step_function(energy, NI_L2_STEP_CENTER, NI_L2_STEP_WIDTH)
-    spectra = xr.DataArray(
-        iso,
-        dims=("fraction", "energy"),
-        coords={"energy": ("energy", energy, {"units": "eV"})},
-        attrs={"units": "1"},
-    )
-    ratio = np.asarray(ni_valence(spectra).ratio.values, dtype=float)
-    # Near x = 0 the fit pins area a at 0: keep the increasing part above the last zero.
-    first = int(np.flatnonzero(ratio <= 1e-9).max(initial=0))
-    ratio, fractions = ratio[first:], fractions[first:]
-    if not np.all(np.diff(ratio) > 0):
-        raise RuntimeError(
-            "the Ni L2 valence calibration is not monotonic in the Ni2+ fraction; check "
-            "NI_L2_WHITE_LINE_SCALE and NI2_LOW_PEAK_FRACTION"
-        )
-    return ratio, fractions
-
-
-def _ni2_fraction(valence_ratio: float) -> float:
-    """The Ni²⁺ fraction x whose isotropic spectrum fits to ``valence_ratio``."""
-    ratio, fractions = _valence_calibration(NI_L2_WHITE_LINE_SCALE, NI2_LOW_PEAK_FRACTION)
-    return float(np.interp(valence_ratio, ratio, fractions))
-
-
 def _ni_l2(sample: Sample, energy: FloatArray) -> tuple[FloatArray, FloatArray]:
     if not sample.has_nickel:
         zero = np.zeros_like(energy)
         return zero, zero
     scale, split = NI_L2_WHITE_LINE_SCALE, NI2_LOW_PEAK_FRACTION
-    x = _ni2_fraction(sample.valence_ratio)
+    x = sample.ni2_fraction
     area_iso = scale * (2.0 * x + _NI3_WEIGHT * (1.0 - x))
-    _, r = hole_ratio_from_polarization(sample.orbital_polarization, n_eg=1.0)
+    r = _hole_ratio(sample.orbital_polarization, n_eg=1.0)
     # ∫I_c/∫I_ab = (A − 2∫D/3)/(A + ∫D/3) = r  ⇔  ∫D = 3A(1 − r)/(r + 2)  (PHYSICS.md §7).
     dichroism = 3.0 * area_iso * (1.0 - r) / (r + 2.0) * _gaussian(energy, *_NI_XLD_LINE)
     iso = _ni_white_line(energy, x, scale, split)
-    iso = iso + edge_step_function(energy, NI_L2_STEP_CENTER, NI_L2_STEP_WIDTH)
+    iso = iso + _edge_step(energy, NI_L2_STEP_CENTER, NI_L2_STEP_WIDTH)
     return iso + dichroism / 3.0, iso - 2.0 * dichroism / 3.0
 
 
@@ -314,7 +306,7 @@ def _o_k_xld_heights(band_averages: tuple[float, float]) -> tuple[float, float]:
 
 
 def _o_k(sample: Sample, energy: FloatArray) -> tuple[FloatArray, FloatArray]:
-    iso = edge_step_function(energy, O_K_STEP_CENTER, _O_K_STEP_WIDTH)
+    iso = _edge_step(energy, O_K_STEP_CENTER, _O_K_STEP_WIDTH)
     for k, (centre, fwhm, height) in enumerate(_O_K_LINES):
         weight = O_K_RU_EG_WEIGHT if k == 1 and sample.name != "CRO" else 1.0
         iso = iso + weight * height * _peak(energy, centre, fwhm)
@@ -343,7 +335,7 @@ def _ru_m(sample: Sample, energy: FloatArray) -> tuple[FloatArray, FloatArray]:
     shift = RU_M_SL_SHIFT if sample.has_nickel else 0.0
     for centre, height, step in _RU_M_LINES:
         mu = mu + height * _peak(energy, centre + shift, _RU_M_FWHM)
-        mu = mu + edge_step_function(energy, centre + shift, _RU_M_STEP_WIDTH, step)
+        mu = mu + _edge_step(energy, centre + shift, _RU_M_STEP_WIDTH, step)
     return mu, mu
 
 
@@ -360,7 +352,7 @@ def absorption(
 
     μ = I_ab·sin²θ + I_c·cos²θ, with θ from the surface and E in the
     scattering plane; the edge step is 1 above the edge and μ = 0 below it.
-    The line shapes, the Ni²⁺/Ni³⁺ calibration and every assumed number are
+    The line shapes, the Ni²⁺ fractions and every assumed number are
     in the module docstring. A sample without the element (CRO at Ni L2,
     LNO at Ru M) gives μ = 0.
 
@@ -414,7 +406,9 @@ def absorption(
     e = np.asarray(energy, dtype=float)
     i_ab, i_c = _COMPONENTS[spec.name](s, e)
     angle = np.asarray(incidence_angle_deg, dtype=float)
-    return np.asarray(incidence_intensity(i_ab, i_c, angle), dtype=float)
+    # I(θ) = I_ab·sin²θ + I_c·cos²θ, θ from the surface, E in the scattering plane (§4).
+    theta = np.deg2rad(angle)
+    return np.asarray(i_ab * np.sin(theta) ** 2 + i_c * np.cos(theta) ** 2, dtype=float)
 
 
 def tey(
@@ -424,7 +418,7 @@ def tey(
     edge: str,
     *,
     i0: Any = 1.0,
-    step: float = 0.35,
+    step: float = TEY_STEP,
     background: tuple[float, float] = (0.1, 0.002),
 ) -> FloatArray:
     """Total-electron-yield (TEY) signal: i0·(background(E) + step·μ(E)), noise-free.
@@ -480,7 +474,7 @@ def tey(
 
 
 def add_noise(
-    signal: Any, step: Any, rng: np.random.Generator, level: float = 0.001
+    signal: Any, step: Any, rng: np.random.Generator, level: float = TEY_NOISE
 ) -> FloatArray:
     """Add the Gaussian TEY noise of PHYSICS.md §7: standard deviation ``level``·|step|.
 
@@ -520,3 +514,67 @@ def add_noise(
     sd = level * np.abs(np.asarray(step, dtype=float))
     shape = np.broadcast_shapes(s.shape, sd.shape)
     return np.asarray(s + sd * rng.standard_normal(shape), dtype=float)
+
+
+class IncidentFlux:
+    """The incident flux I0 of a beamline: nominal·(1 + drift)·(1 + fluctuation), seeded.
+
+    Each :meth:`reading` advances a slow drift d, a mean-reverting (Ornstein–Uhlenbeck)
+    random walk d_k+1 = a·d_k + ``drift``·√(1 − a²)·ξ with a = exp(−1/``correlation``),
+    which keeps its r.m.s. at ``drift``, and multiplies an independent reading-to-reading
+    ``fluctuation`` on top (module constants ``I0_DRIFT``, ``I0_DRIFT_READINGS``,
+    ``I0_FLUCTUATION``, all [A]).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The caller's seeded generator (the drift starts from a draw of it).
+    fluctuation : float, default I0_FLUCTUATION (0.5 %)
+        Relative r.m.s. fluctuation of one reading.
+    drift : float, default I0_DRIFT (2 %)
+        Relative r.m.s. of the slow drift.
+    correlation : float, default I0_DRIFT_READINGS (200)
+        Readings over which the drift decorrelates (by 1/e).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sloxide.model.spectra import IncidentFlux
+    >>> flux = IncidentFlux(np.random.default_rng(0))
+    >>> i0 = np.array([flux.reading(1.0) for _ in range(20_000)])
+    >>> round(float(i0.mean()), 2), bool(0.01 < i0.std() < 0.03)
+    (1.0, True)
+    >>> steps = np.diff(i0)  # reading to reading: the fluctuation, √2·0.5 %
+    >>> round(float(steps.std() / np.sqrt(2)), 3)
+    0.005
+    >>> IncidentFlux(np.random.default_rng(0), fluctuation=0.0, drift=0.0).reading(2.0)
+    2.0
+    """
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        fluctuation: float = I0_FLUCTUATION,
+        drift: float = I0_DRIFT,
+        correlation: float = I0_DRIFT_READINGS,
+    ) -> None:
+        for label, value in (("fluctuation", fluctuation), ("drift", drift)):
+            if not (math.isfinite(value) and value >= 0):
+                raise SloxideError(f"the I0 {label} must be a finite fraction ≥ 0, got {value!r}")
+        if not (math.isfinite(correlation) and correlation > 0):
+            raise SloxideError(
+                f"the I0 drift correlation must be a positive number of readings, got "
+                f"{correlation!r}"
+            )
+        self.rng = rng
+        self.fluctuation = fluctuation
+        self.drift = drift
+        self._keep = math.exp(-1.0 / correlation)
+        self.state = drift * float(rng.standard_normal())
+
+    def reading(self, nominal: float) -> float:
+        """The next I0 reading, in the units of ``nominal`` (the flux without drift)."""
+        kick = self.drift * math.sqrt(1.0 - self._keep**2) * float(self.rng.standard_normal())
+        self.state = self._keep * self.state + kick
+        jitter = self.fluctuation * float(self.rng.standard_normal())
+        return float(nominal * (1.0 + self.state) * (1.0 + jitter))

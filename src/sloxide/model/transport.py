@@ -3,10 +3,12 @@
 ρ(T) = ρ_r + A·T²/(1 + T/100 K) + γ·½·ln(1 + (T_u/T)²), A fixed by ρ(300 K);
 ρ_xx = ρ(T)·[1 + a_dom·m_s²·(1 − m_b²) − a_lin·f(T)·|µ0H| + a_orb·(µ0H)²];
 ρ_xy = hall_sign·[R0·µ0H + Δρ(T)·m_b] + 2e-4·ρ_xx, Δρ(T) = σ_AH0·ρ_xx(T)²·m_s(T).
+Noise (§7): ρ_xy 5e-4 µΩ·cm; ρ_xx 1e-5 relative, or the AMR noise 0.003 % during a rotation.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,8 @@ __all__ = [
     "linear_mr_coefficient",
     "amr_percent",
     "domain_weight",
+    "rotation_geometry",
+    "rho_xx_noise",
     "resistivities",
     "hall_bar_resistances",
     "A_DOM",
@@ -38,9 +42,9 @@ __all__ = [
 A_DOM = 0.0025  # domain-wall MR amplitude [A]
 A_ORB = 2.5e-6  # orbital MR per T², +0.02 % at 9 T [A]
 PICKUP = 2e-4  # ρ_xx pickup in ρ_xy from lead misalignment [A]
-NOISE_XX = 1e-5  # relative ρ_xx noise [A]
+NOISE_XX = 1e-5  # relative ρ_xx noise with H ∥ [001] (R(T), field loops) [A]
 NOISE_XY = 5e-4  # ρ_xy noise in µΩ·cm [A]
-NOISE_AMR = 0.003  # AMR noise in % [A]
+NOISE_AMR = 0.003  # AMR noise in % of R: the ρ_xx scatter of a rotation [A]
 # f(T): the negative linear MR fades with the magnetization [A].
 _F_LIN = PchipInterpolator([20.0, 50.0, 75.0, 100.0], [1.0, 0.12, 0.01, 0.0])
 
@@ -158,6 +162,43 @@ def amr_percent(
     return np.asarray(scale * (-sample.amr_2fold_percent * np.cos(2 * angle) + four))
 
 
+def rotation_geometry(angle_deg: float, plane: str) -> bool:
+    """True when the field is off the film normal: an AMR rotation, not a loop or R(T).
+
+    The field lies in the film in the "(001)" plane; in the "(010)" plane it is along
+    ±[001] only at φ = 90° and 270°.
+
+    Examples
+    --------
+    >>> from sloxide.model.transport import rotation_geometry
+    >>> rotation_geometry(90.0, "(010)"), rotation_geometry(45.0, "(010)")
+    (False, True)
+    >>> rotation_geometry(90.0, "(001)")
+    True
+    """
+    if plane == "(001)":
+        return True
+    return abs(abs(math.sin(math.radians(angle_deg))) - 1.0) > 1e-9
+
+
+def rho_xx_noise(angle_deg: float, plane: str) -> float:
+    """Relative standard deviation of ρ_xx at the rotator angle (PHYSICS.md §7 noise) [A].
+
+    ``NOISE_XX`` (1e-5) with the field along [001], where R(T) and the field loops are
+    measured, and the AMR noise ``NOISE_AMR`` (0.003 % of R) in every other geometry, so
+    the readings of a rotation scatter as §7 states: AMR = ΔR/R_max in %, and
+    R_max ≈ R to 0.2 %, so the AMR scatter is NOISE_AMR. It replaces NOISE_XX there
+    rather than adding to it (in quadrature the two would give 0.0032 %).
+
+    Examples
+    --------
+    >>> from sloxide.model.transport import rho_xx_noise
+    >>> rho_xx_noise(90.0, "(010)"), rho_xx_noise(30.0, "(001)")
+    (1e-05, 3e-05)
+    """
+    return NOISE_AMR / 100 if rotation_geometry(angle_deg, plane) else NOISE_XX
+
+
 def resistivities(
     sample: Sample,
     temperature: float,
@@ -173,7 +214,9 @@ def resistivities(
     The field makes the angle φ with [100] in the ``plane``; in the (010) plane at
     φ = 90° it is along [001], the geometry of the Hall loops. The anomalous Hall
     effect and the loop follow the out-of-plane component µ0H·sin φ; ``memory`` selects
-    the branch (it is not updated here).
+    the branch (it is not updated here). With ``rng``, the readings carry the noise of
+    PHYSICS.md §7: ρ_xx relative :func:`rho_xx_noise` (1e-5 with H ∥ [001], the AMR
+    noise 0.003 % during a rotation) and ρ_xy ``NOISE_XY``.
 
     Examples
     --------
@@ -209,7 +252,8 @@ def resistivities(
     rho_xx = rho_xx * (1 + anisotropy / 100)
     rho_xy = rho_xy + PICKUP * rho_xx * 1e3  # ρ_xx in µΩ·cm
     if rng is not None:
-        rho_xx = rho_xx * (1 + NOISE_XX * rng.standard_normal(h.shape))
+        noise = rho_xx_noise(angle_deg, plane)
+        rho_xx = rho_xx * (1 + noise * rng.standard_normal(h.shape))
         rho_xy = rho_xy + NOISE_XY * rng.standard_normal(h.shape)
     return np.asarray(rho_xx), np.asarray(rho_xy)
 
