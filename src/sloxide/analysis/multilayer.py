@@ -11,7 +11,13 @@ import pint
 from ..errors import SloxideError, UnitsError
 from ..units import Quantity, conversion_factors, parse_units
 
-__all__ = ["superlattice_thickness", "parallel_resistivity", "CRO_C_AXIS", "LNO_C_AXIS"]
+__all__ = [
+    "superlattice_thickness",
+    "parallel_resistivity",
+    "layer_resistivity",
+    "CRO_C_AXIS",
+    "LNO_C_AXIS",
+]
 
 #: Pseudo-cubic c-axis spacings on LSAT (paper, Methods): 3.85 Å CaRuO3, 3.84 Å LaNiO3.
 CRO_C_AXIS = Quantity(3.85, "angstrom")
@@ -138,3 +144,65 @@ def parallel_resistivity(resistivities: Any, thicknesses: Any) -> pint.Quantity:
     if conductance == 0:
         raise SloxideError("every layer is insulating; the stack has no finite resistivity")
     return Quantity(float(np.sum(t) / conductance), "mohm*cm")
+
+
+def layer_resistivity(
+    superlattice_resistivity: Any, layer_thickness: Any, total_thickness: Any
+) -> pint.Quantity:
+    """Resistivity of the one conducting layer kind of a superlattice.
+
+    The inverse of :func:`parallel_resistivity` when the other layers insulate:
+    1/ρ_SL = (t_layer/ρ_layer)/t_SL gives ρ_layer = ρ_SL·t_layer/t_SL. The paper
+    deduces the CaRuO3 and LaNiO3 layer resistivities (1.72 and 0.30 mΩ·cm)
+    this way from C10/L2 and C2/L6, treating their 2-uc layers as insulating
+    (PHYSICS.md section 6).
+
+    Parameters
+    ----------
+    superlattice_resistivity : pint.Quantity
+        Measured ρ of the whole superlattice, any resistivity units.
+    layer_thickness : pint.Quantity
+        Total thickness of the conducting layers, any length units.
+    total_thickness : pint.Quantity
+        Thickness of the superlattice, any length units.
+
+    Returns
+    -------
+    pint.Quantity
+        ρ of the conducting layers in mΩ·cm.
+
+    Raises
+    ------
+    UnitsError
+        If a value has no units or the wrong dimension.
+    SloxideError
+        If a value is not positive and finite, or the layers are thicker than
+        the superlattice.
+
+    Examples
+    --------
+    C10/L2 at 300 K, 2.06 mΩ·cm, with 10 × 3.85 Å of CaRuO3 in each of 10
+    periods of 46.18 nm in all (PHYSICS.md section 6):
+
+    >>> from sloxide import ureg
+    >>> from sloxide.analysis.multilayer import layer_resistivity
+    >>> rho = layer_resistivity(ureg.Quantity(2.06, "mohm*cm"), ureg.Quantity(38.5, "nm"),
+    ...                         ureg.Quantity(46.18, "nm"))
+    >>> round(float(rho.magnitude), 3)
+    1.717
+    """
+    rho = _as_quantity(superlattice_resistivity, "mohm*cm", "superlattice_resistivity")
+    t_layer = _as_quantity(layer_thickness, "nm", "layer_thickness")
+    t_total = _as_quantity(total_thickness, "nm", "total_thickness")
+    values = np.concatenate([rho, t_layer, t_total])
+    if values.size != 3 or not np.all(np.isfinite(values) & (values > 0)):
+        raise SloxideError(
+            "superlattice_resistivity, layer_thickness and total_thickness must each be one "
+            f"positive, finite value, got {rho}, {t_layer}, {t_total}"
+        )
+    if t_layer[0] > t_total[0]:
+        raise SloxideError(
+            f"the conducting layers ({t_layer[0]:g} nm) cannot be thicker than the "
+            f"superlattice ({t_total[0]:g} nm); check the unit-cell counts"
+        )
+    return Quantity(float(rho[0] * t_layer[0] / t_total[0]), "mohm*cm")
