@@ -15,7 +15,7 @@ from sloxide.callbacks import LiveReduction
 from sloxide.catalog import subscribe
 from sloxide.devices.sim import SimWorld, sim_lab
 from sloxide.io import read_run, read_runs
-from sloxide.plans import campaign, field_loop
+from sloxide.plans import campaign, fc_magnetization, field_loop
 from sloxide.reduction import NORMALIZATION, REDUCTIONS
 from sloxide.results import RESULTS_CONTAINER, read_results, store_result
 from sloxide.units import dequantify
@@ -114,10 +114,17 @@ def test_a_failing_reduction_is_reported_and_the_rest_goes_on(
     assert read_results(good, catalog=tiled_catalog, method="ahe") is not None
 
 
-def test_a_callback_error_never_reaches_the_run_engine(live_campaign):
-    live, _, _, _, _ = live_campaign
-    live("stop", {"run_start": None})  # malformed: logged, not raised
-    live("start", {})  # no uid: logged, not raised
+def test_a_callback_error_never_reaches_the_run_engine(live_campaign, caplog):
+    live, _, _, RE, lab = live_campaign
+    with caplog.at_level("WARNING", logger="sloxide.callbacks"):
+        live("stop", {"run_start": None})  # the stop of a run it never saw start: skipped
+        live("start", {})  # no uid: logged, not raised
+    ignored = [r.getMessage() for r in caplog.records if "ignored" in r.getMessage()]
+    assert len(ignored) == 1 and "start document" in ignored[0], caplog.text
+    # The callback is still alive: the next run is reduced as usual.
+    (uid,) = RE(fc_magnetization(lab["cryostat"], start=150, stop=2, step=2, sample="C10/L6"))
+    assert live.wait(60)
+    assert uid in live.results and not live.errors
 
 
 def test_storing_the_same_result_twice_writes_once(tiled_catalog):
