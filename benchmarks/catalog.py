@@ -16,7 +16,7 @@ def run(step: float = 0.04) -> dict[str, float]:
 
     from .timing import best_of
 
-    catalog = open_catalog(tempfile.mkdtemp())
+    catalog = open_catalog(tempfile.mkdtemp(), create=True)
     lab = sim_lab(SimWorld(sample="C10/L6", seed=0))
     engine = RunEngine({})
     subscribe(engine, catalog)

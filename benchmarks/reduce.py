@@ -28,7 +28,7 @@ def run(loops: int = 24) -> dict[str, float]:
     directories = {name: tempfile.mkdtemp() for name in ("numpy", "1 worker", "2 workers")}
     engine = RunEngine({})
     for directory in directories.values():
-        subscribe(engine, open_catalog(directory))
+        subscribe(engine, open_catalog(directory, create=True))
     lab = sim_lab(SimWorld(sample="C10/L6", seed=0))
     temperatures = [30.0 + 0.5 * k for k in range(loops)]  # above 20 K: no scaling series
     for t in temperatures:

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="sloxide-") as scratch:
-        catalog = open_catalog(args.catalog or scratch)
+        catalog = open_catalog(args.catalog or scratch, create=True)
         RE = RunEngine({})
         subscribe(RE, catalog)
         world = SimWorld(mode="instant", seed=args.seed)

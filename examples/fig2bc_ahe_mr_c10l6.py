@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     step = 0.25 if args.quick else 0.05  # T; 9 T must be a multiple of it
 
     with tempfile.TemporaryDirectory(prefix="sloxide-") as scratch:
-        catalog = open_catalog(args.catalog or scratch)
+        catalog = open_catalog(args.catalog or scratch, create=True)
         RE = RunEngine({})
         subscribe(RE, catalog)
         lab = sim_lab(SimWorld(sample=SAMPLE, mode="instant", seed=args.seed))

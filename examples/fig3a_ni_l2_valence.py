@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     regions = (862.0, 0.2 if args.quick else 0.1, 885.0)  # (start, step, stop) in eV
 
     with tempfile.TemporaryDirectory(prefix="sloxide-") as scratch:
-        catalog = open_catalog(args.catalog or scratch)
+        catalog = open_catalog(args.catalog or scratch, create=True)
         RE = RunEngine({})
         subscribe(RE, catalog)
         world = SimWorld(mode="instant", seed=args.seed)

@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     step = 0.2 if args.quick else 0.1  # eV
 
     with tempfile.TemporaryDirectory(prefix="sloxide-") as scratch:
-        catalog = open_catalog(args.catalog or scratch)
+        catalog = open_catalog(args.catalog or scratch, create=True)
         RE = RunEngine({})
         subscribe(RE, catalog)
         lab = sim_lab(SimWorld(sample=SAMPLE, mode="instant", seed=args.seed))

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     step = 10.0 if args.quick else 5.0  # deg
 
     with tempfile.TemporaryDirectory(prefix="sloxide-") as scratch:
-        catalog = open_catalog(args.catalog or scratch)
+        catalog = open_catalog(args.catalog or scratch, create=True)
         RE = RunEngine({})
         subscribe(RE, catalog)
         world = SimWorld(mode="instant", seed=args.seed)

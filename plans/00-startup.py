@@ -61,7 +61,7 @@ def _definition_file(choice: str) -> Path:
 
 
 RE = RunEngine({})
-catalog = open_catalog(os.environ.get("SLOXIDE_CATALOG") or None)
+catalog = open_catalog(os.environ.get("SLOXIDE_CATALOG") or None, create=True)
 subscribe(RE, catalog)
 if os.environ.get("SLOXIDE_LIVE", "1") != "0":
     live = LiveReduction(catalog)  # one line of results per run; live.results, live.errors

@@ -29,4 +29,4 @@ def tiled_catalog(tiled_catalog_dir):
     pytest.importorskip("tiled")
     from sloxide.catalog import open_catalog
 
-    return open_catalog(tiled_catalog_dir)
+    return open_catalog(tiled_catalog_dir, create=True)

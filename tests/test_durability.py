@@ -82,7 +82,7 @@ WRITER = textwrap.dedent(
 
     directory, batch_size, long_events = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     runs = json.loads(sys.argv[4])
-    catalog = open_catalog(directory)
+    catalog = open_catalog(directory, create=True)
     print("OPENED", flush=True)
     lab = sim_lab(SimWorld(sample="C10/L6", seed=0))
     hallbar, cryostat = lab["hallbar"], lab["cryostat"]

@@ -94,7 +94,7 @@ def catalog_dir(tmp_path_factory):
     from sloxide.catalog import open_catalog
 
     directory = tmp_path_factory.mktemp("served")
-    open_catalog(directory)
+    open_catalog(directory, create=True)
     return directory
 
 
@@ -103,15 +103,19 @@ def servers(catalog_dir, tmp_path_factory):
     """The three modes, started together (each start costs seconds) and stopped at the end.
 
     The writable server gets no ``TILED_API_KEY``: it makes its own key and
-    prints it, which ``writable_key`` reads back. It serves a directory that
-    does not exist yet, so it also shows ``--allow-writes`` creating a catalog.
+    prints it, which ``writable_key`` reads back. It serves a new, empty catalog
+    (serving never creates one: ``open_catalog(..., create=True)`` does).
     """
+    from sloxide.catalog import open_catalog
+
+    written = tmp_path_factory.mktemp("written") / "new"
+    open_catalog(written, create=True)
     logs = {m: tmp_path_factory.mktemp(f"logs-{m}") for m in ("default", "public", "writable")}
     started = {
         "default": Server(catalog_dir, logs["default"]),
         "public": Server(catalog_dir, logs["public"], "--public"),
         "writable": Server(
-            tmp_path_factory.mktemp("written") / "new",
+            written,
             logs["writable"],
             "--allow-writes",
             key=None,
@@ -215,8 +219,8 @@ def test_missing_catalog_is_a_one_line_error(tmp_path, capsys, monkeypatch):
     missing = str(tmp_path / "nothing")
     assert main(["serve", "--catalog", missing, "--port", str(free_port())]) == 2  # exit status
     err = capsys.readouterr().err
-    assert err.startswith("sloxide: error: the catalog directory ")
-    assert "does not exist" in err and "--allow-writes" in err
+    assert err.startswith("sloxide: error: the catalog folder ")
+    assert "does not exist" in err and "holds no sloxide catalog" in err
     assert len(err.strip().splitlines()) == 1, err
 
 
@@ -326,7 +330,7 @@ def test_allow_writes_lets_key_holders_write(writable_server, writable_key, monk
     from sloxide.plans import field_loop
 
     catalog = _client(monkeypatch, writable_server.url, writable_key)
-    assert list(catalog) == []  # a new catalog, created by the server
+    assert list(catalog) == []  # a new, empty catalog
     catalog.write_array(np.arange(3.0), key="results")
     np.testing.assert_array_equal(catalog["results"].read(), np.arange(3.0))
     RE = RunEngine({})

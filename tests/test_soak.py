@@ -118,7 +118,7 @@ def _held_by_documents(RE, plan) -> tuple[int, int]:
 
 @pytest.fixture(scope="module")
 def soak(tmp_path_factory):
-    catalog = open_catalog(tmp_path_factory.mktemp("soak"))
+    catalog = open_catalog(tmp_path_factory.mktemp("soak"), create=True)
     lab = sim_lab(SimWorld(sample="C10/L6", mode="instant", seed=0))
     RE = RunEngine({})
     subscribe(RE, catalog)

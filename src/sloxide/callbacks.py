@@ -120,7 +120,7 @@ class LiveReduction:
     >>> from sloxide.catalog import open_catalog, subscribe
     >>> from sloxide.devices.sim import SimWorld, sim_lab
     >>> from sloxide.plans import fc_magnetization
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> live = LiveReduction(catalog, echo=None)

@@ -18,25 +18,38 @@ does not import tiled, which is loaded on first use.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import dataclasses
 import functools
 import importlib
 import os
+import shutil
 import socket
 import sqlite3
 import tempfile
 import threading
+import time
 import urllib.parse
 import urllib.request
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import SloxideError
+from .errors import SloxideError, SloxideWarning
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock file
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "CatalogError",
     "CATALOG_FILENAME",
+    "DIRECTORY_MODE",
+    "FILE_MODE",
+    "LOCK_FILENAME",
     "TABLES_FILENAME",
     "WRITE_BATCH_SIZE",
     "default_catalog_directory",
@@ -104,20 +117,30 @@ def _is_url(location: str | os.PathLike[str]) -> bool:
     return isinstance(location, str) and location.lower().startswith(("http://", "https://"))
 
 
-def open_catalog(path_or_url: str | os.PathLike[str] | None = None) -> Any:
-    """Open (creating if needed) the catalog that runs are written to and read from.
+def open_catalog(
+    path_or_url: str | os.PathLike[str] | None = None, *, create: bool = False
+) -> Any:
+    """Open the catalog that runs are written to and read from.
 
     Parameters
     ----------
     path_or_url : str or os.PathLike, optional
         * ``None`` (default): the embedded catalog in the user data directory,
           :func:`default_catalog_directory`;
-        * a directory: an embedded Tiled catalog there (``catalog.db``,
-          ``tables.sqlite`` and ``data/``), created if missing and persistent
-          across processes; several processes may have it open at once;
+        * a directory: the embedded Tiled catalog there (``catalog.db``,
+          ``tables.sqlite`` and ``data/``), persistent across processes; several
+          processes may have it open at once. The directory may be moved or
+          copied: every path the catalog stores is re-pointed at the directory
+          it is opened from (a copy never reads or writes the original's files).
+          A directory the user may read but not write opens read-only;
         * an ``http://`` or ``https://`` URL: a Tiled server, authenticated with
           the API key in the ``TILED_API_KEY`` environment variable (unless the
           URL carries ``?api_key=`` itself).
+    create : bool, default False
+        Create the embedded catalog (and its directory) if there is none yet,
+        as ``sloxide demo`` and the acquisition profile do. Without it a
+        directory that holds no catalog, e.g. a mistyped path, is an error,
+        never a new empty catalog. Ignored for a URL.
 
     Returns
     -------
@@ -129,25 +152,32 @@ def open_catalog(path_or_url: str | os.PathLike[str] | None = None) -> Any:
     Raises
     ------
     CatalogError
-        If the directory cannot be created or written, if it holds a catalog
-        from an older Tiled that needs a database upgrade, if the server cannot
-        be reached, or if the server refuses the API key.
+        If the directory holds no catalog (and ``create`` is false), if a
+        catalog must be created or re-pointed where the user may not write, if
+        it holds a catalog from an older Tiled that needs a database upgrade,
+        if the server cannot be reached, or if the server refuses the API key.
     ImportError
         If tiled is not installed (the ``acquire`` extra).
+
+    Notes
+    -----
+    A catalog that sloxide creates is private to its owner: the directory is
+    made ``0700`` and its database files ``0600``. docs/storage.md says how
+    to share one with a group.
 
     Examples
     --------
     >>> import tempfile
     >>> from sloxide.catalog import open_catalog
     >>> directory = tempfile.mkdtemp()
-    >>> catalog = open_catalog(directory)
+    >>> catalog = open_catalog(directory, create=True)
     >>> open_catalog(directory) is catalog  # cached: opening costs seconds
     True
     >>> try:
-    ...     open_catalog(__file__ + "/catalog")  # a file is in the way
+    ...     open_catalog(directory + "/typo")  # no catalog there: nothing is created
     ... except ValueError as err:
-    ...     print(str(err)[:36])
-    cannot create the catalog directory
+    ...     print("holds no sloxide catalog" in str(err))
+    True
     """
     if path_or_url is not None and _is_url(path_or_url):
         key = str(path_or_url)
@@ -156,7 +186,7 @@ def open_catalog(path_or_url: str | os.PathLike[str] | None = None) -> Any:
         location = default_catalog_directory() if path_or_url is None else Path(path_or_url)
         directory = location.expanduser().resolve()
         key = str(directory)
-        opener = functools.partial(_open_embedded, directory)
+        opener = functools.partial(_open_embedded, directory, create=create)
     with _CACHE_LOCK:
         if key not in _CACHE:
             _CACHE[key] = opener()
@@ -165,43 +195,157 @@ def open_catalog(path_or_url: str | os.PathLike[str] | None = None) -> Any:
 
 # --------------------------------------------------------------------------- embedded
 
+#: The lock file of an embedded catalog: held while a process initializes,
+#: converts or re-points the catalog, so that processes opening it together
+#: (two ``sloxide demo`` on a new directory) take turns.
+LOCK_FILENAME = "catalog.lock"
 
-def _check_writable(directory: Path) -> None:
+#: Modes of what sloxide creates: the catalog is its owner's until shared on purpose.
+DIRECTORY_MODE = 0o700
+FILE_MODE = 0o600
+
+_LOCK_TIMEOUT_S = 120.0
+_CREATE_HINT = (
+    "pass the folder that `sloxide demo --data` or the acquisition profile wrote "
+    "(--catalog PATH), or create one with `sloxide demo --data DIR` or "
+    "open_catalog(DIR, create=True)"
+)
+#: id() of each read-only client open_catalog returned -> its directory.
+_READ_ONLY: dict[int, Path] = {}
+
+
+def _no_catalog(directory: Path) -> CatalogError:
+    what = "does not exist" if not directory.exists() else "holds no sloxide catalog"
+    if what == "does not exist":
+        what = "does not exist, so holds no sloxide catalog"
+    return CatalogError(f"the catalog folder {str(directory)!r} {what}; {_CREATE_HINT}")
+
+
+def _not_writable(directory: Path, why: str, needed: str) -> CatalogError:
+    return CatalogError(
+        f"the catalog folder {str(directory)!r} is not writable ({why}), and {needed} needs "
+        "writing; ask its owner to open it once, or copy the folder somewhere you may write "
+        "and use the copy (--catalog PATH)"
+    )
+
+
+def _writability(directory: Path) -> str | None:
+    """Why this user cannot write the catalog in ``directory`` (None if they can)."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    for part in (directory / CATALOG_FILENAME, directory / TABLES_FILENAME, directory / "data"):
+        if part.exists() and not os.access(part, os.W_OK):
+            return f"{part.name} is read-only"
+    return None
+
+
+def _make_directory(directory: Path) -> None:
     if directory.exists() and not directory.is_dir():
         raise CatalogError(
             f"the catalog location {str(directory)!r} exists but is not a directory; "
             "choose a directory (--catalog PATH, or open_catalog(path))"
         )
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=DIRECTORY_MODE, exist_ok=True)
     except OSError as exc:
         raise CatalogError(
             f"cannot create the catalog directory {str(directory)!r}: {exc.strerror or exc}. "
             "Choose a directory you can write to (--catalog PATH, or open_catalog(path))"
         ) from None
+
+
+def _create_private(path: Path, *, directory: bool = False) -> None:
+    """Create ``path`` (a file, or a directory) readable by its owner only; keep one that exists."""
     try:
-        with tempfile.TemporaryFile(dir=directory):
-            pass
-    except OSError as exc:
-        raise CatalogError(
-            f"the catalog directory {str(directory)!r} is not writable: "
-            f"{exc.strerror or exc}. Fix its permissions or choose another directory "
-            "(--catalog PATH, or open_catalog(path))"
-        ) from None
-    for part in (directory / CATALOG_FILENAME, directory / TABLES_FILENAME, directory / "data"):
-        if part.exists() and not os.access(part, os.W_OK):
-            raise CatalogError(
-                f"{str(part)!r} in the catalog directory is not writable; fix its "
-                "permissions or choose another directory (--catalog PATH)"
-            )
+        if directory:
+            path.mkdir(mode=DIRECTORY_MODE)
+        else:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
 
 
-def _is_initialized(database: Path) -> bool:
+@contextlib.contextmanager
+def _locked(
+    directory: Path, *, exclusive: bool, timeout: float = _LOCK_TIMEOUT_S
+) -> Iterator[None]:
+    """Hold the catalog's lock file: exclusively to change the catalog, shared to read it.
+
+    A reader who may not create the lock file reads without it (there is
+    nothing it could change); elsewhere (no ``fcntl``) there is no lock.
+    """
+    path = directory / LOCK_FILENAME
+    try:
+        if exclusive:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        else:
+            fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if exclusive:
+            raise
+        yield
+        return
+    try:
+        if fcntl is None:
+            yield
+            return
+        operation = (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, operation)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise CatalogError(
+                        f"another process has held {str(path)!r} for over {timeout:g} s; "
+                        "if no sloxide process is opening this catalog, delete the file"
+                    ) from None
+                time.sleep(0.02)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _read_only_uri(database: Path) -> str:
+    """An SQLite URI that reads ``database`` without writing anything next to it.
+
+    A write-ahead-log database normally needs its ``-shm`` file, which a reader
+    who may not write the directory cannot create; while no process has the
+    catalog open there is none, and the file is opened ``immutable`` instead.
+    """
+    uri = f"{database.as_uri()}?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return uri
+    except sqlite3.Error:
+        pass
+    wal = Path(f"{database}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise _not_writable(
+            database.parent,
+            f"{wal.name} holds writes not yet merged into {database.name}",
+            "merging them",
+        )
+    return uri + "&immutable=1"
+
+
+def _is_initialized(database: Path, uri: str | None = None) -> bool:
     """True when the SQLite file already holds a stamped Tiled catalog."""
     if not database.is_file() or database.stat().st_size == 0:
         return False
     try:
-        with contextlib.closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as db:
+        with contextlib.closing(
+            sqlite3.connect(uri or f"{database.as_uri()}?mode=ro", uri=True)
+        ) as db:
             return bool(db.execute("SELECT version_num FROM alembic_version").fetchall())
     except sqlite3.Error:
         return False
@@ -213,7 +357,7 @@ def _initialize(uri: str) -> bool:
     ``tiled.catalog.from_uri(init_if_not_exists=True)`` does the same in a
     subprocess that re-imports tiled (about 5 s); this takes about 0.2 s. The
     async part runs in its own thread, so it works under a running event loop
-    (Jupyter) too.
+    (Jupyter) too. Callers hold the catalog's lock (:func:`_locked`).
     """
     try:
         from sqlalchemy.ext.asyncio import create_async_engine
@@ -266,7 +410,7 @@ def _initialize(uri: str) -> bool:
 
 
 def _use_wal(database: Path) -> None:
-    """Put an SQLite file in write-ahead-log mode, creating it if missing; best effort.
+    """Put an SQLite file in write-ahead-log mode, creating it (owner-only) if missing.
 
     In WAL mode a reader and the writer do not wait for each other: a reader sees
     the last committed state while another process appends events. In SQLite's
@@ -276,7 +420,9 @@ def _use_wal(database: Path) -> None:
     but asks inside a transaction, where SQLite ignores the request. The mode is
     stored in the file, so this acts once per catalog; a file that another
     process is writing right now is left as it is, and converted by a later open.
+    SQLite gives the ``-wal`` and ``-shm`` files the database file's mode.
     """
+    _create_private(database)
     try:
         with contextlib.closing(sqlite3.connect(database, timeout=0.5)) as db:
             if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
@@ -285,35 +431,305 @@ def _use_wal(database: Path) -> None:
         pass
 
 
-def _open_embedded(directory: Path) -> Any:
-    _check_writable(directory)
-    catalog_module = _require("tiled.catalog")
-    app_module = _require("tiled.server.app")
-    client_module = _require("tiled.client")
+# ----------------------------------------------------------------- moved and copied catalogs
+
+
+def _storage_uris(directory: Path) -> tuple[str, str]:
+    """The URIs tiled records for the event tables and the array root of ``directory``."""
+    from tiled.utils import ensure_uri
+
+    tables = ensure_uri(f"sqlite:///{(directory / TABLES_FILENAME).as_posix()}")
+    return str(tables), str(ensure_uri(str(directory / "data")))
+
+
+def _foreign_assets(db: sqlite3.Connection, directory: Path) -> list[tuple[int, str]]:
+    """Assets whose stored URI points at the catalog's files in another directory.
+
+    Tiled records every asset by absolute URI: the event tables
+    (``sqlite://localhost/<dir>/tables.sqlite``) and each array under
+    ``file://localhost/<dir>/data/``. After the directory is moved or copied,
+    those name the old place. Returned: ``(asset id, URI here)`` for each asset
+    that names a former place of this catalog and whose file is here; assets
+    outside the catalog (registered external files) are left alone.
+    """
+    from tiled.utils import path_from_uri
+
+    tables_uri, data_uri = _storage_uris(directory)
+    rows = db.execute("SELECT id, data_uri FROM assets").fetchall()
+    foreign = [
+        (int(i), str(u))
+        for i, u in rows
+        if u != tables_uri and u != data_uri and not u.startswith(data_uri + "/")
+    ]
+    if not foreign:
+        return []
+    old_roots: list[Path] = []
+    moved: list[tuple[int, str]] = []
+    for asset_id, uri in foreign:
+        scheme = urllib.parse.urlsplit(uri).scheme
+        if scheme == "sqlite" and path_from_uri(uri).name == TABLES_FILENAME:
+            old_roots.append(path_from_uri(uri).parent)
+            moved.append((asset_id, tables_uri))
+    for asset_id, uri in foreign:
+        if urllib.parse.urlsplit(uri).scheme != "file":
+            continue
+        new = _moved_array_uri(uri, old_roots, directory, data_uri)
+        if new is not None:
+            moved.append((asset_id, new))
+    return moved
+
+
+def _moved_array_uri(
+    uri: str, old_roots: list[Path], directory: Path, data_uri: str
+) -> str | None:
+    """``uri`` (an array under some former ``<root>/data``) re-rooted here, if its files are here."""
+    from tiled.utils import ensure_uri, path_from_uri
+
+    for root in old_roots:
+        prefix = str(ensure_uri(str(root / "data"))) + "/"
+        if uri.startswith(prefix):
+            return data_uri + "/" + uri[len(prefix) :]
+    # A catalog with arrays but no event tables: find the former root by the files here.
+    parts = path_from_uri(uri).parts
+    for i, part in enumerate(parts):
+        if part == "data" and i + 1 < len(parts):
+            rest = [urllib.parse.unquote_plus(p) for p in parts[i + 1 :]]
+            if directory.joinpath("data", *rest).exists():
+                old_roots.append(Path(*parts[:i]))
+                return _moved_array_uri(uri, old_roots, directory, data_uri)
+    return None
+
+
+def _repoint(db: sqlite3.Connection, moved: list[tuple[int, str]]) -> None:
+    """Point each asset at its URI here, in the open transaction of ``db``.
+
+    Tiled keeps asset URIs unique; where one with the new URI exists already
+    (runs that an older sloxide wrote into a copy), the data sources move to it.
+    """
+    for asset_id, new in moved:
+        existing = db.execute("SELECT id FROM assets WHERE data_uri = ?", (new,)).fetchone()
+        if existing is None:
+            db.execute("UPDATE assets SET data_uri = ? WHERE id = ?", (new, asset_id))
+        elif int(existing[0]) != asset_id:
+            db.execute(
+                "UPDATE data_source_asset_association SET asset_id = ? WHERE asset_id = ?",
+                (int(existing[0]), asset_id),
+            )
+            db.execute("DELETE FROM assets WHERE id = ?", (asset_id,))
+
+
+def _repoint_in_place(database: Path, directory: Path) -> int:
+    """Re-point a moved or copied catalog at ``directory``, in one transaction; the count."""
+    with contextlib.closing(sqlite3.connect(database, timeout=30, isolation_level=None)) as db:
+        db.execute("PRAGMA foreign_keys=ON")
+        if not _foreign_assets(db, directory):  # the usual case: a quick read, no write lock
+            return 0
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            moved = _foreign_assets(db, directory)  # again, now that no one else may write
+            _repoint(db, moved)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return len(moved)
+
+
+def _repointed_snapshot(database: Path, read_uri: str, directory: Path) -> Path | None:
+    """For a reader who may not write: a private copy of ``catalog.db``, re-pointed here.
+
+    None when the catalog needs no re-pointing. The copy is taken now: runs
+    written to the catalog later are not in it (open the catalog again to see them).
+    """
+    with contextlib.closing(sqlite3.connect(read_uri, uri=True)) as source:
+        if not _foreign_assets(source, directory):
+            return None
+        scratch = Path(tempfile.mkdtemp(prefix="sloxide-catalog-"))  # 0700
+        atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+        snapshot = scratch / CATALOG_FILENAME
+        with contextlib.closing(sqlite3.connect(snapshot)) as target:
+            source.backup(target)
+    with contextlib.closing(sqlite3.connect(snapshot, isolation_level=None)) as db:
+        db.execute("BEGIN IMMEDIATE")
+        _repoint(db, _foreign_assets(db, directory))
+        db.execute("COMMIT")
+    warnings.warn(
+        f"the catalog folder {str(directory)!r} was moved or copied and is not writable: "
+        "reading it through a re-pointed copy of its index, as of now; opening it once "
+        "where it may be written re-points it for good",
+        SloxideWarning,
+        stacklevel=6,  # open_catalog's caller
+    )
+    return snapshot
+
+
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """An embedded catalog ready for tiled: where its index is and whether it may be written."""
+
+    directory: Path
+    database_uri: str  # SQLAlchemy URI of the index (catalog.db, or a re-pointed snapshot)
+    read_only: bool
+    tables_read_uri: str | None  # SQLite URI of tables.sqlite for a read-only reader
+
+
+def _prepare(directory: Path, *, create: bool, write: bool = False) -> _Prepared:
+    """Check, create (with ``create``), initialize, convert and re-point the catalog.
+
+    Everything that changes files runs under the catalog's lock, so processes
+    that open a new or moved catalog at once take turns. ``write`` demands a
+    catalog this user may write.
+    """
+    if not directory.exists():
+        if not create:
+            raise _no_catalog(directory)
+        _make_directory(directory)
+    elif not directory.is_dir():
+        _make_directory(directory)  # raises: not a directory
     database = directory / CATALOG_FILENAME
+    tables = directory / TABLES_FILENAME
+    if not (create or database.exists()):
+        raise _no_catalog(directory)  # before the lock file: leave a wrong folder as it was
+    refusal = _writability(directory)
+    if refusal is None:
+        with _locked(directory, exclusive=True):
+            if not _is_initialized(database):
+                if not create:
+                    raise _no_catalog(directory)
+                _create_private(database)
+                _create_private(directory / "data", directory=True)
+                _initialize(f"sqlite:///{database.as_posix()}")
+            for part in (database, tables):
+                _use_wal(part)
+            _repoint_in_place(database, directory)
+        return _Prepared(directory, f"sqlite:///{database.as_posix()}", False, None)
+    # A reader who may not write: read the files as they are, never write next to them.
+    if database.exists() and not os.access(database, os.R_OK):
+        raise CatalogError(
+            f"the catalog folder {str(directory)!r} is not readable by this user "
+            f"({database.name}: permission denied); ask its owner for read access "
+            "(docs/storage.md, sharing a catalog) or to serve it with `sloxide serve`"
+        )
+    with _locked(directory, exclusive=False):
+        read_uri = _read_only_uri(database) if database.exists() else ""
+        if not (read_uri and _is_initialized(database, read_uri)):
+            if not create:
+                raise _no_catalog(directory)
+            raise _not_writable(directory, refusal, "creating a catalog there")
+        if write:
+            raise _not_writable(directory, refusal, "writing runs or results")
+        snapshot = _repointed_snapshot(database, read_uri, directory)
+        tables_uri = _read_only_uri(tables) if tables.exists() else None
+    index = f"sqlite:///{snapshot.as_posix()}" if snapshot else f"sqlite:///{read_uri}&uri=true"
+    return _Prepared(directory, index, True, tables_uri)
+
+
+def _read_only_tables(tables_uri: str, read_uri: str) -> Any:
+    """A tiled storage of ``tables.sqlite`` that reads it through ``read_uri``, writing nothing.
+
+    Tiled's own embedded-SQL storage refuses a directory it may not write, even
+    to read; this one opens the file with SQLite's read-only URI instead.
+    """
+    import dataclasses as dc
+
+    from tiled.storage import EmbeddedSQLStorage
+
+    @dc.dataclass(frozen=True)
+    class ReadOnlySQLiteStorage(EmbeddedSQLStorage):
+        read_uri: str = ""
+
+        def create_adbc_connection(self) -> Any:
+            import adbc_driver_sqlite.dbapi
+
+            return adbc_driver_sqlite.dbapi.connect(self.read_uri)
+
+    return ReadOnlySQLiteStorage(tables_uri, read_uri=read_uri)
+
+
+def _embedded_adapter(
+    directory: Path, *, create: bool, writable: bool, require_write: bool = False
+) -> tuple[Any, _Prepared]:
+    """The tiled catalog adapter of the embedded catalog in ``directory``.
+
+    ``writable`` gives tiled somewhere to write arrays and event tables; a
+    reader who may not write the directory gets a read-only adapter instead,
+    unless ``require_write`` (then :class:`CatalogError`, "not writable").
+    """
+    prepared = _prepare(directory, create=create, write=require_write)
+    catalog_module = _require("tiled.catalog")
+    data = str(directory / "data")
+    tables_uri, _ = _storage_uris(directory)
+    if prepared.read_only:
+        adapter = catalog_module.from_uri(prepared.database_uri, readable_storage=[data])
+        if prepared.tables_read_uri is not None:
+            from tiled.storage import register_storage
+
+            storage = _read_only_tables(tables_uri, prepared.tables_read_uri)
+            adapter.context.readable_storage[storage.uri] = storage
+            register_storage(storage)
+        return adapter, prepared
     # Event tables go to SQLite, not DuckDB as in tiled's own examples: DuckDB locks its
     # file for as long as the writing process runs, so a second process (a notebook
     # next to the acquisition session) could not read a single run. Both SQLite files
     # are in WAL mode (see _use_wal), so that readers and a writer do not block each other.
-    tables = directory / TABLES_FILENAME
-    uri = f"sqlite:///{database.as_posix()}"
-    initialized = _is_initialized(database) or _initialize(uri)
+    tables = f"sqlite:///{(directory / TABLES_FILENAME).as_posix()}"
+    adapter = catalog_module.from_uri(
+        prepared.database_uri,
+        writable_storage=[data, tables] if writable else None,
+        readable_storage=[data] if writable else [data, tables],
+    )
+    return adapter, prepared
+
+
+def _refuse_writes_policy(directory: Path) -> Any:
+    """A Tiled access policy for a catalog this user may only read: writes get one clear line."""
+    from tiled.access_control.protocols import AccessPolicy
+
+    refusal = (
+        f"the catalog folder {str(directory)!r} is not writable by this user; copy it "
+        "somewhere you may write and use the copy to store runs or results"
+    )
+
+    class ReadOnlyFolderPolicy(AccessPolicy):
+        async def init_node(self, *args: Any, **kwargs: Any) -> Any:
+            raise ValueError(refusal)  # tiled answers 403 with this message
+
+        async def modify_node(self, *args: Any, **kwargs: Any) -> Any:
+            raise ValueError(refusal)
+
+        async def allowed_scopes(self, *args: Any, **kwargs: Any) -> Any:
+            return {"read:metadata", "read:data"}
+
+        async def filters(self, *args: Any, **kwargs: Any) -> Any:
+            return []
+
+    return ReadOnlyFolderPolicy()
+
+
+def _open_embedded(directory: Path, *, create: bool = False) -> Any:
+    _require("tiled.catalog")
+    app_module = _require("tiled.server.app")
+    client_module = _require("tiled.client")
     try:
-        adapter = catalog_module.from_uri(
-            uri,
-            writable_storage=[str(directory / "data"), f"sqlite:///{tables.as_posix()}"],
-            readable_storage=[str(directory / "data")],
-            init_if_not_exists=not initialized,
-        )
-        for part in (database, tables):
-            _use_wal(part)
-        app = app_module.build_app(adapter)
-        return client_module.from_context(client_module.Context.from_app(app))
+        adapter, prepared = _embedded_adapter(directory, create=create, writable=True)
+        policy = _refuse_writes_policy(directory) if prepared.read_only else None
+        app = app_module.build_app(adapter, access_policy=policy)
+        client = client_module.from_context(client_module.Context.from_app(app))
     except (OSError, sqlite3.Error) as exc:
         raise CatalogError(
             f"cannot open the embedded catalog in {str(directory)!r}: {exc}. Check the "
             "directory's permissions and free space, or choose another (--catalog PATH)"
         ) from exc
+    if prepared.read_only:
+        _READ_ONLY[id(client)] = directory
+    return client
+
+
+def _require_writable(catalog: Any) -> None:
+    """Raise :class:`CatalogError` if ``catalog`` is an embedded catalog opened read-only."""
+    directory = _READ_ONLY.get(id(catalog))
+    if directory is not None:
+        raise _not_writable(directory, "permission denied", "storing runs")
 
 
 # --------------------------------------------------------------------------- server
@@ -407,7 +823,8 @@ def subscribe(RE: Any, catalog: Any, *, batch_size: int = WRITE_BATCH_SIZE) -> i
     Raises
     ------
     CatalogError
-        If ``catalog`` is a location that cannot be opened.
+        If ``catalog`` is a location that cannot be opened, or an embedded
+        catalog this user may read but not write ("not writable").
 
     Examples
     --------
@@ -416,7 +833,7 @@ def subscribe(RE: Any, catalog: Any, *, batch_size: int = WRITE_BATCH_SIZE) -> i
     >>> from bluesky import RunEngine
     >>> from sloxide.catalog import open_catalog, subscribe
     >>> from sloxide.devices.sim import SimWorld, sim_lab
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> uid, = RE(bp.count([sim_lab(SimWorld())["hallbar"]], num=3))
@@ -425,6 +842,7 @@ def subscribe(RE: Any, catalog: Any, *, batch_size: int = WRITE_BATCH_SIZE) -> i
     """
     if isinstance(catalog, str | os.PathLike):
         catalog = open_catalog(catalog)
+    _require_writable(catalog)
     plugins = _require("bluesky_tiled_plugins")
     if int(batch_size) < 1:
         raise SloxideError(f"batch_size must be a positive number of events, got {batch_size!r}")

@@ -233,7 +233,7 @@ def read_run(run: Any, *, catalog: Any = None, stream: str = "primary") -> xr.Da
     >>> from sloxide.catalog import open_catalog, subscribe
     >>> from sloxide.devices.sim import SimWorld, sim_lab
     >>> from sloxide.io import read_run
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> context = {"measurement": "rt", "quantities": {"hallbar_R_xx": "R_xx"}}
@@ -427,7 +427,7 @@ def read_runs(
     >>> from sloxide.catalog import open_catalog, subscribe
     >>> from sloxide.devices.sim import SimWorld, sim_lab
     >>> from sloxide.io import read_runs
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> hallbar = sim_lab(SimWorld())["hallbar"]

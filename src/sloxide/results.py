@@ -137,7 +137,7 @@ def has_result(
     >>> import tempfile
     >>> from sloxide.catalog import open_catalog
     >>> from sloxide.results import has_result
-    >>> has_result(open_catalog(tempfile.mkdtemp()), "ahe", ["a-uid"], {})
+    >>> has_result(open_catalog(tempfile.mkdtemp(), create=True), "ahe", ["a-uid"], {})
     False
     """
     container = _container(catalog, create=False)
@@ -185,7 +185,7 @@ def store_result(
     >>> import xarray as xr
     >>> from sloxide.catalog import open_catalog
     >>> from sloxide.results import read_results, store_result
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> result = xr.Dataset({"Tc": ((), 75.6, {"units": "K"})})
     >>> key = store_result(catalog, result, method="curie_temperature", raw_uids=["a-uid"])
     >>> back = read_results("a-uid", catalog=catalog)
@@ -260,7 +260,7 @@ def read_results(
     >>> import tempfile
     >>> from sloxide.catalog import open_catalog
     >>> from sloxide.results import read_results
-    >>> read_results("no-such-run", catalog=open_catalog(tempfile.mkdtemp())) is None
+    >>> read_results("no-such-run", catalog=open_catalog(tempfile.mkdtemp(), create=True)) is None
     True
     """
     from tiled.queries import Contains, Eq

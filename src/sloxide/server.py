@@ -59,14 +59,9 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import (
-    CATALOG_FILENAME,
-    TABLES_FILENAME,
     CatalogError,
-    _check_writable,
-    _initialize,
-    _is_initialized,
+    _embedded_adapter,
     _require,
-    _use_wal,
     default_catalog_directory,
 )
 from .errors import SloxideError
@@ -148,7 +143,12 @@ def access_scopes(
 
 
 def _catalog_adapter(catalog: str | os.PathLike[str] | None, *, writable: bool) -> Any:
-    """The Tiled adapter of the embedded catalog in ``catalog``, laid out as catalog.py does."""
+    """The Tiled adapter of the embedded catalog in ``catalog``, opened as catalog.py opens it.
+
+    The directory must hold a catalog: serving never creates one. A moved or
+    copied catalog is re-pointed at its directory; one this user may read but
+    not write is served read-only, unless ``writable`` (then "not writable").
+    """
     if catalog is not None and str(catalog).lower().startswith(("http://", "https://")):
         raise CatalogError(
             f"sloxide serve serves a catalog directory, not a URL ({str(catalog)!r}); the "
@@ -156,29 +156,12 @@ def _catalog_adapter(catalog: str | os.PathLike[str] | None, *, writable: bool) 
         )
     location = default_catalog_directory() if catalog is None else Path(catalog)
     directory = location.expanduser().resolve()
-    database = directory / CATALOG_FILENAME
-    uri = f"sqlite:///{database.as_posix()}"
-    tables = f"sqlite:///{(directory / TABLES_FILENAME).as_posix()}"
-    data = str(directory / "data")
-    if writable:
-        _check_writable(directory)
-    elif not _is_initialized(database):
-        what = "does not exist" if not directory.exists() else "holds no sloxide catalog"
-        raise CatalogError(
-            f"the catalog directory {str(directory)!r} {what}; pass the directory runs were "
-            "written to (--catalog PATH), or add --allow-writes to serve a new, empty catalog"
-        )
-    _initialize(uri)  # creates a new catalog; refuses one that needs a database upgrade
-    for part in (database, directory / TABLES_FILENAME):
-        _use_wal(part)  # readers of the served catalog never block its writers
-    catalog_module = _require("tiled.catalog")
-    return catalog_module.from_uri(
-        uri,
-        # Read-only: no writable storage, so even a write that got past the scopes
-        # and the access policy would find nowhere to put array or table data.
-        writable_storage=[data, tables] if writable else None,
-        readable_storage=[data] if writable else [data, tables],
+    # Read-only unless writable: no writable storage, so even a write that got past the
+    # scopes and the access policy would find nowhere to put array or table data.
+    adapter, _ = _embedded_adapter(
+        directory, create=False, writable=writable, require_write=writable
     )
+    return adapter
 
 
 # --------------------------------------------------------------------------- access
@@ -253,7 +236,9 @@ def build_app(
     catalog : str or os.PathLike, optional
         The embedded-catalog directory; default
         :func:`sloxide.catalog.default_catalog_directory`. It must hold a
-        catalog unless ``allow_writes``, which creates an empty one.
+        catalog (``sloxide demo --data`` or the acquisition profile makes one);
+        serving never creates one. A directory the user may not write is
+        served read-only.
     api_key : str, optional
         The single API key; default the ``TILED_API_KEY`` environment
         variable. Letters and digits only. Not needed when ``public``.
@@ -272,8 +257,8 @@ def build_app(
     Raises
     ------
     CatalogError
-        If the directory holds no catalog (and ``allow_writes`` is unset), or
-        cannot be created or written (with ``allow_writes``).
+        If the directory holds no catalog, or is not writable by this user
+        and ``allow_writes`` is set.
     ServeError
         If no key is given or set (and the server is not public), if the key
         is not alphanumeric, or if both ``public`` and ``allow_writes`` are set.
@@ -281,15 +266,17 @@ def build_app(
     Examples
     --------
     >>> import tempfile
+    >>> from sloxide.catalog import open_catalog
     >>> from sloxide.server import build_app
     >>> directory = tempfile.mkdtemp()
-    >>> app = build_app(directory, api_key="k3y", allow_writes=True)  # creates the catalog
+    >>> _ = open_catalog(directory, create=True)  # what `sloxide demo --data` does
+    >>> app = build_app(directory, api_key="k3y", allow_writes=True)
     >>> sorted(build_app(directory, api_key="k3y").state.sloxide_access["key"])
     ['read:data', 'read:metadata']
     >>> build_app(directory + "/missing", api_key="k3y")
     Traceback (most recent call last):
     ...
-    sloxide.catalog.CatalogError: the catalog directory '...missing' does not exist; ...
+    sloxide.catalog.CatalogError: the catalog folder '...missing' does not exist, so holds no sloxide catalog; ...
     """
     scopes = access_scopes(public=public, allow_writes=allow_writes)
     key = _api_key(api_key, required=not public)
@@ -443,8 +430,8 @@ def serve(
     Raises
     ------
     CatalogError
-        If the directory holds no catalog (without ``allow_writes``), or is
-        not writable (with it).
+        If the directory holds no catalog (serving never creates one), or is
+        not writable by this user and ``allow_writes`` is set.
     ServeError
         If the port is in use, the address is not this machine's, the key in
         ``TILED_API_KEY`` is not alphanumeric, or the server fails to start.
@@ -455,7 +442,7 @@ def serve(
     >>> serve("no/such/catalog", port=0)  # port 0: any free port
     Traceback (most recent call last):
     ...
-    sloxide.catalog.CatalogError: the catalog directory '...' does not exist; ...
+    sloxide.catalog.CatalogError: the catalog folder '...' does not exist, so holds no sloxide catalog; ...
     """
     access_scopes(public=public, allow_writes=allow_writes)  # refuses public + writes
     generated = not os.environ.get(_KEY_VARIABLE) and not public
