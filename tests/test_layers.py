@@ -125,3 +125,17 @@ def test_the_probe_would_see_an_analysis_import():
     )
     assert done.returncode == 0, done.stderr
     assert "sloxide.analysis.xld" in json.loads(done.stdout)
+
+
+def test_model_and_analysis_use_the_same_shared_constants():
+    from sloxide import constants
+    from sloxide.analysis import xld
+    from sloxide.analysis.multilayer import superlattice_thickness
+    from sloxide.model.samples import SAMPLES
+
+    assert xld.O_K_BANDS is constants.O_K_BANDS
+    assert (xld.NI_L2_STEP_CENTER, xld.NI_L2_STEP_WIDTH) == (870.6, 0.8)
+    for sample in SAMPLES.values():
+        if sample.repetitions == constants.SUPERLATTICE_REPETITIONS:
+            t = superlattice_thickness(sample.n_cro, sample.m_lno).to("nm").magnitude
+            assert sample.thickness_nm == pytest.approx(float(t), abs=1e-9), sample.name

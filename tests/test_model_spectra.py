@@ -24,18 +24,13 @@ from sloxide.analysis.xld import (
     orbital_polarization,
     xld,
 )
+from sloxide.demo import PAPER_NI_L2_RATIO  # the paper's numbers, as the demo compares them
 from sloxide.errors import SloxideError
 from sloxide.model import spectra
 from sloxide.model.samples import SAMPLES
 from sloxide.model.spectra import EDGES, absorption, add_noise, tey
 
 NI_SAMPLES = [name for name, s in SAMPLES.items() if s.has_nickel]
-# The paper's Ni L2 I_a/(I_a + I_b) of Fig. 3b (PHYSICS.md §7 table), as the demo compares
-# them: the analysis must find these in spectra the model draws from Ni²⁺ fractions.
-PAPER_NI_L2_RATIO = {
-    "C2/L2": 0.42, "C10/L2": 0.45, "C10/L4": 0.40, "C10/L6": 0.36, "C10/L8": 0.33,
-    "C2/L6": 0.30, "LNO": 0.05,
-}  # fmt: skip
 SUPERLATTICES = [name for name, s in SAMPLES.items() if s.has_nickel and s.has_ruthenium]
 # The magic angle: sin²θ = 2/3, so I(θ) = (2·I_ab + I_c)/3 = iso.
 MAGIC_ANGLE = float(np.rad2deg(np.arcsin(np.sqrt(2.0 / 3.0))))

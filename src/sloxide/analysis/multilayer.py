@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pint
 
+from ..constants import CRO_C_AXIS_ANGSTROM, LNO_C_AXIS_ANGSTROM
 from ..errors import SloxideError, UnitsError
 from ..units import Quantity, conversion_factors, parse_units
 
@@ -19,9 +20,10 @@ __all__ = [
     "LNO_C_AXIS",
 ]
 
-#: Pseudo-cubic c-axis spacings on LSAT (paper, Methods): 3.85 Å CaRuO3, 3.84 Å LaNiO3.
-CRO_C_AXIS = Quantity(3.85, "angstrom")
-LNO_C_AXIS = Quantity(3.84, "angstrom")
+#: Pseudo-cubic c-axis spacings on LSAT (paper, Methods): 3.85 Å CaRuO3, 3.84 Å LaNiO3
+#: (shared with the model: sloxide.constants).
+CRO_C_AXIS = Quantity(CRO_C_AXIS_ANGSTROM, "angstrom")
+LNO_C_AXIS = Quantity(LNO_C_AXIS_ANGSTROM, "angstrom")
 
 
 def superlattice_thickness(
