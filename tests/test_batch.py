@@ -147,7 +147,7 @@ def test_the_export_command_and_csv(raw_catalog, tmp_path, capsys):
                  "-o", str(path)]) == 0  # fmt: skip
     header = path.read_text().splitlines()[0]
     assert "hallbar_R_xy [ohm]" in header and "cryostat_field [T]" in header
-    assert '"measurement": "field_loop"' in path.with_suffix(".json").read_text()
+    assert '"measurement": "field_loop"' in (tmp_path / "loop.csv.sloxide.json").read_text()
     code = main(["export", uids["rt"][0], "--catalog", str(directory), "--format", "netcdf",
                  "-o", str(tmp_path / "x.nc"), "--results"])  # fmt: skip
     assert code == 2  # no stored results in the raw catalog: a one-line error

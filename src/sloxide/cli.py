@@ -327,17 +327,15 @@ def _talk(verbosity: int) -> Iterator[None]:
                 message=r"Using `httpx` with `starlette\.testclient` is deprecated",
                 category=UserWarning,
             )
-            # tiled 0.2 logs "Tiled version ..." to its own stderr handler whenever an app
-            # starts, the embedded catalog's included (tiled/server/app.py, startup_event).
+        if verbosity < 1:
             chatter = _Below(logging.ERROR if verbosity < 0 else logging.WARNING)
-            # caproto's server start and stop, which run_ioc sets to INFO with a handler.
-            names = ["tiled.server.app", "caproto.ctx"]
-            if verbosity < 1:
-                names.append("sloxide.ioc")  # run_ioc's "serving ...": _ioc prints it
-            for name in names:
+            # tiled 0.2 logs "Tiled version ..." to its own stderr handler whenever an app
+            # starts, the embedded catalog's included (tiled/server/app.py, startup_event);
+            # run_ioc sets caproto's server and its own "serving ..." (which _ioc prints
+            # on stdout instead) to INFO with a handler.
+            for name in ("tiled.server.app", "caproto.ctx", "sloxide.ioc"):
                 filtered.append((logging.getLogger(name), chatter))
-            for library, drop in filtered:
-                library.addFilter(drop)
+                logging.getLogger(name).addFilter(chatter)
         warnings.showwarning = _log_warning
         try:
             yield
