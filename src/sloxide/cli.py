@@ -140,7 +140,7 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import compare, reduce_campaign, run_campaign, write_figures
     from .report import format_table, write_report
 
-    catalog = open_catalog(args.data)
+    catalog = open_catalog(args.data, create=True)
     campaign = run_campaign(
         catalog, quick=args.quick, seed=args.seed, progress=_progress_wanted(args)
     )
