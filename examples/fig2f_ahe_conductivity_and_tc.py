@@ -31,9 +31,6 @@ from sloxide.devices.sim import SimWorld, sim_lab
 from sloxide.io import read_run, read_runs
 from sloxide.plans import fc_magnetization, field_loop
 
-# The FC sweep starts at 150 K, where the film moment is long gone: fit the substrate
-# background (diamagnetic LSAT + paramagnetic impurities) from 110 K up.
-BACKGROUND_FROM_K = 110.0
 # What the paper says of the Δρ_AHE–ρ_xx² scaling (text beside Fig. 2f, Fig. S3).
 SCALING_PAPER = {
     "C10/L6": "linear; ≈ 0.2 = 0.03 µΩ·cm/ρ_xx(2 K)²",
@@ -63,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
         field_step, fc_step = 0.25, 1.0
 
     with tempfile.TemporaryDirectory(prefix="sloxide-") as scratch:
-        catalog = open_catalog(args.catalog or scratch)
+        catalog = open_catalog(args.catalog or scratch, create=True)
         RE = RunEngine({})
         subscribe(RE, catalog)
         world = SimWorld(mode="instant", seed=args.seed)
@@ -83,9 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             stack = read_runs([catalog[uid] for uid in loops], along="setpoints.temperature_K")
             ahe.append(stack.sloxide.ahe())
             fc[name] = read_run(catalog[fc_uid])
-            tc[name] = fc[name].sloxide.curie_temperature(
-                subtract_background=True, fit_min_temperature=BACKGROUND_FROM_K
-            )
+            tc[name] = fc[name].sloxide.curie_temperature()
 
     # One Dataset on (sample, temperature): every reduction below is one vectorized call.
     ahe = xr.concat(ahe, dim=xr.DataArray(list(samples), dims="sample", name="sample"))
@@ -102,10 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         # curie_temperature), and the tangent whose zero crossing is T_c.
         run, result = fc[name], tc[name]
         film = substrate_background(
-            run.cryostat_moment,
-            run.cryostat_temperature,
-            dim="time",
-            fit_min_temperature=BACKGROUND_FROM_K,
+            run.cryostat_moment, run.cryostat_temperature, dim="time"
         ).moment
         ax_mt.plot(
             run.cryostat_temperature,

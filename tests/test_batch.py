@@ -29,7 +29,7 @@ def raw_catalog(tmp_path_factory):
     directories = {name: tmp_path_factory.mktemp(name) for name in CATALOGS}
     RE = RunEngine({})
     for directory in directories.values():
-        subscribe(RE, open_catalog(directory))
+        subscribe(RE, open_catalog(directory, create=True))
     lab = sim_lab(SimWorld(sample="C10/L6", seed=3))
     hallbar, cryostat = lab["hallbar"], lab["cryostat"]
     uids = {}

@@ -816,7 +816,7 @@ def test_fuzz_curie_temperature(data: st.DataObject) -> None:
     if kind == "units":  # the moment may have any readable units, even "" or furlong
         assert name == "moment" and bad not in (None, "not a unit"), out.error
     if kind == "truncate" and out.error is not None:
-        out.error_says("reading", "point", "temperature")
+        out.error_says("reading", "point", "temperature", "window")
         return
     if kind == "extreme" and out.error is not None:
         out.error_says(name, "magnitude")
@@ -1681,14 +1681,17 @@ def test_ni_valence_reports_convergence_on_exact_data(offset, area_a):
 
 
 def test_curie_temperature_of_a_sweep_without_transition_is_nan():
-    # A sweep that ends at 10 K (M flat): the tangent slope was rounding, T_c = -8e15 K.
+    # A sweep that ends at 31 K (M flat): the tangent slope was rounding, T_c = -8e15 K.
     # Now it is NaN, with and without the background fit, and the warning says why.
     for subtract in (True, False):
         with pytest.warns(SloxideWarning, match="Tc is NaN"):
-            out = MOMENT.isel(temperature=slice(0, 9)).sloxide.curie_temperature(
+            out = MOMENT.isel(temperature=slice(0, 30)).sloxide.curie_temperature(
                 subtract_background=subtract
             )
         assert math.isnan(value(out, "Tc"))
+    # A 2–10 K sweep is narrower than the ±5 K tangent itself: refused outright.
+    with pytest.raises(DataError, match="window"):
+        MOMENT.isel(temperature=slice(0, 9)).sloxide.curie_temperature()
     for window in (0.0, np.nan, np.inf):
         with pytest.raises(SloxideError, match="window must be"):
             MOMENT.sloxide.curie_temperature(window=window)

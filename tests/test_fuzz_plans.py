@@ -83,6 +83,17 @@ def _first_message(plan, args, kwargs, bad_names):
     generator.close()
 
 
+def _refuse_one_point_sweeps(drawn, bad):
+    """A valid start, stop and step that make a sweep of one point is a bad step."""
+    (start, bad_start), (stop, bad_stop), (step, bad_step) = (
+        drawn["start"],
+        drawn["stop"],
+        drawn["step"],
+    )
+    if not (bad_start or bad_stop or bad_step) and step > abs(stop - start) + 1e-9:
+        bad.append("step")
+
+
 def _split(drawn):
     kwargs = {name: value for name, (value, _) in drawn.items()}
     bad = [name for name, (_, is_bad) in drawn.items() if is_bad]
@@ -123,7 +134,11 @@ def test_field_loop_arguments(drawn):
 @given(
     start=temperature(),
     stop=temperature(),
-    step=arg(st.floats(0.5, 20.0), st.sampled_from([0.0, -2.0, 1e-6, "2 T"])),
+    step=arg(
+        st.floats(0.5, 20.0),
+        # An offset unit is a temperature, not a step: "5 degC" would be a 278 K step.
+        st.sampled_from([0.0, -2.0, 1e-6, "2 T", "5 degC", "1 degF"]),
+    ),
     field=FIELD,
     sample=SAMPLE,
     hall_sign=HALL_SIGN,
@@ -131,6 +146,7 @@ def test_field_loop_arguments(drawn):
 )
 def test_rt_sweep_arguments(**drawn):
     kwargs, bad = _split(drawn)
+    _refuse_one_point_sweeps(drawn, bad)
     _first_message(plans.rt_sweep, (LAB["hallbar"], LAB["cryostat"]), kwargs, bad)
 
 
@@ -138,13 +154,14 @@ def test_rt_sweep_arguments(**drawn):
 @given(
     start=temperature(100.0, 300.0),
     stop=temperature(2.0, 99.0),
-    step=arg(st.floats(0.5, 10.0), st.sampled_from([0.0, -1.0, 1e-7])),
+    step=arg(st.floats(0.5, 10.0), st.sampled_from([0.0, -1.0, 1e-7, "2 degC"])),
     field=FIELD,
     sample=SAMPLE,
     md=MD,
 )
 def test_fc_magnetization_arguments(**drawn):
     kwargs, bad = _split(drawn)
+    _refuse_one_point_sweeps(drawn, bad)
     _first_message(plans.fc_magnetization, (LAB["cryostat"],), kwargs, bad)
 
 

@@ -144,7 +144,7 @@ def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[lis
     >>> import tempfile
     >>> from sloxide.batch import find_jobs
     >>> from sloxide.catalog import open_catalog
-    >>> find_jobs(open_catalog(tempfile.mkdtemp()))
+    >>> find_jobs(open_catalog(tempfile.mkdtemp(), create=True))
     ([], 0)
     """
     from tiled.queries import Eq
@@ -219,7 +219,7 @@ def run_job(catalog: Any, job: Job) -> list[Result]:
     >>> from sloxide.catalog import open_catalog, subscribe
     >>> from sloxide.devices.sim import SimWorld, sim_lab
     >>> from sloxide.plans import rt_sweep
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> lab = sim_lab(SimWorld())
@@ -327,7 +327,7 @@ def reduce_catalog(
     >>> from sloxide.catalog import open_catalog, subscribe
     >>> from sloxide.devices.sim import SimWorld, sim_lab
     >>> from sloxide.plans import fc_magnetization
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> uid, = RE(fc_magnetization(sim_lab(SimWorld())["cryostat"], start=150, stop=2,
@@ -336,8 +336,8 @@ def reduce_catalog(
     >>> (first.reduced, first.skipped), (second.reduced, second.skipped)
     ((1, 0), (0, 1))
     >>> row = first.table().set_index("variable").loc["Tc"]
-    >>> round(row.value), row.units
-    (76, 'K')
+    >>> bool(abs(row.value - 75.6) < 1.5), row.units  # PHYSICS.md §7: tangent T_c 75.6 K
+    (True, 'K')
     """
     if scheduler is not None and location is None:
         raise SloxideError("reducing on a dask cluster needs the catalog location for workers")

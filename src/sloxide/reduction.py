@@ -62,16 +62,12 @@ class Result(NamedTuple):
     data: xr.Dataset
 
 
-#: Per-run reductions by ``sloxide.measurement``. The Curie fit window starts at
-#: 110 K, above the T_c of every paper sample, where only the substrate contributes.
+#: Per-run reductions by ``sloxide.measurement``, each with the accessor's defaults,
+#: which are right on the raw run (the Curie fit subtracts the substrate by itself).
 REDUCTIONS: dict[str, tuple[Reduction, ...]] = {
     "rt": (Reduction("resistivity"),),
     "field_loop": (Reduction("ahe"), Reduction("mr")),
-    "fc_magnetization": (
-        Reduction(
-            "curie_temperature", {"subtract_background": True, "fit_min_temperature": 110.0}
-        ),
-    ),
+    "fc_magnetization": (Reduction("curie_temperature"),),
     "amr": (Reduction("amr_harmonics"),),
 }
 
@@ -189,7 +185,7 @@ def reduce_loop_series(loops: xr.Dataset) -> list[Result]:
     >>> from sloxide.io import read_runs
     >>> from sloxide.plans import field_loop
     >>> from sloxide.reduction import reduce_loop_series
-    >>> catalog = open_catalog(tempfile.mkdtemp())
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
     >>> RE = RunEngine({})
     >>> token = subscribe(RE, catalog)
     >>> lab = sim_lab(SimWorld(sample="C10/L6"))

@@ -30,7 +30,7 @@ import pint
 import pint_xarray
 import xarray as xr
 
-from .errors import UnitsError
+from .errors import DataError, UnitsError
 
 __all__ = [
     "ureg",
@@ -44,6 +44,7 @@ __all__ = [
     "check_units",
     "to_magnitude",
     "scalar_magnitude",
+    "difference",
     "declare_units",
     "with_attrs",
     "quantify_data_vars",
@@ -314,6 +315,30 @@ def check_units(expected: dict[str, tuple[xr.DataArray | None, str]]) -> None:
         raise UnitsError(problems)
 
 
+def _require_real(da: xr.DataArray, label: str) -> None:
+    """Refuse data that are not real numbers before any units or arithmetic touch them.
+
+    A datetime axis labelled "deg" gave nonsense harmonics, complex data silently lost
+    their imaginary part, and strings or objects failed deep inside numpy.
+    """
+    kind = da.dtype.kind
+    if kind in "iuf" or (kind == "O" and is_quantified(da)):
+        return
+    what = {
+        "b": "booleans",
+        "c": "complex numbers (the imaginary part would be dropped)",
+        "M": "datetimes",
+        "m": "time differences",
+        "U": "strings",
+        "S": "bytes",
+        "O": "Python objects",
+    }.get(kind, f"dtype {da.dtype}")
+    raise DataError(
+        f"{label} holds {what} ({da.dtype}), not real numbers; pass the measured values "
+        f"as floats, e.g. da.astype(float) or np.real(da) after checking that is right"
+    )
+
+
 def to_magnitude(da: xr.DataArray, units: str, name: str | None = None) -> xr.DataArray:
     """Return ``da`` as plain numbers in ``units``, with ``attrs['units'] = units``.
 
@@ -342,6 +367,7 @@ def to_magnitude(da: xr.DataArray, units: str, name: str | None = None) -> xr.Da
     array([-0.5,  0. ,  0.5])
     """
     label = name or (str(da.name) if da.name is not None else "data")
+    _require_real(da, label)
     current = units_of(da)
     problem = _problem_for(label, current, units)
     if problem:
@@ -354,12 +380,68 @@ def to_magnitude(da: xr.DataArray, units: str, name: str | None = None) -> xr.Da
     return plain
 
 
+#: Marks a declared unit as a *difference* (a width, step, tolerance): see :func:`difference`.
+_DIFFERENCE = "Δ "
+
+
+def difference(units: str) -> str:
+    """Declare a parameter as a difference of ``units`` (a window, a step, a tolerance).
+
+    pint reads ``"5 degC"`` as the absolute temperature 278.15 K, so a 5 degC
+    window would become 278 K wide. A difference therefore refuses a bare offset
+    unit (degC, degF) with an error that says to write ``delta_degC``; K,
+    ``delta_degC`` and compound units such as ``degC/min`` convert as
+    differences. Use it in :func:`declare_units` and :func:`scalar_magnitude`.
+
+    Examples
+    --------
+    >>> from sloxide.units import difference, scalar_magnitude
+    >>> scalar_magnitude("5 delta_degC", difference("K"), "window")
+    5.0
+    >>> scalar_magnitude("5 degC", difference("K"), "window")
+    Traceback (most recent call last):
+    ...
+    sloxide.errors.UnitsError: wrong or missing units:
+      - window: '5 degC' is a temperature on an offset scale, which pint reads as 278.15 K; a difference needs '5 delta_degC' (or '5 K')
+    """
+    return _DIFFERENCE + units
+
+
+def _undifferenced(units: str) -> tuple[str, bool]:
+    """The plain units of a declaration, and whether it declares a difference."""
+    if units.startswith(_DIFFERENCE):
+        return units[len(_DIFFERENCE) :], True
+    return units, False
+
+
+def _offset_problem(name: str, value: pint.Quantity, units: str) -> str | None:
+    """A difference given in an offset unit, which pint would read as absolute."""
+    try:
+        _, offset = conversion_factors(str(value.units), units)
+    except pint.errors.DimensionalityError:
+        return None  # reported by the dimension check
+    if offset == 0.0:
+        return None
+    absolute = convert(float(value.magnitude), str(value.units), units)
+    written = _OFFSET_SPELLING.get(str(value.units), str(value.units))
+    number = f"{float(value.magnitude):g}"
+    return (
+        f"{name}: '{number} {written}' is a temperature on an offset scale, which pint "
+        f"reads as {absolute:g} {units}; a difference needs '{number} delta_{written}' "
+        f"(or '{number} {units}')"
+    )
+
+
+#: How people write pint's offset units, for the advice in :func:`_offset_problem`.
+_OFFSET_SPELLING = {"degree_Celsius": "degC", "degree_Fahrenheit": "degF"}
+
+
 def scalar_magnitude(value: Any, units: str, name: str) -> float:
     """Convert a scalar parameter to a float in ``units``.
 
     A bare number is taken to be in ``units`` already (the documented unit of
     the parameter); a pint Quantity or a string such as ``"200 Oe"`` is
-    converted.
+    converted. ``units`` may be a :func:`difference`.
 
     Examples
     --------
@@ -401,6 +483,7 @@ def parse_quantity(text: str) -> pint.Quantity:
 
 
 def _scalar(value: Any, units: str) -> float:
+    units, _ = _undifferenced(units)
     if isinstance(value, str):
         value = parse_quantity(value)
     if isinstance(value, pint.Quantity):
@@ -409,6 +492,7 @@ def _scalar(value: Any, units: str) -> float:
 
 
 def _scalar_problems(value: Any, units: str, name: str) -> list[str]:
+    units, is_difference = _undifferenced(units)
     if isinstance(value, bool):
         return [f"{name}: expected a number in {units!r}, got {value!r}"]
     if isinstance(value, numbers.Real):
@@ -420,6 +504,8 @@ def _scalar_problems(value: Any, units: str, name: str) -> list[str]:
             return [f"{name}: {value!r} is not a quantity; write e.g. '0.02 T' or pass a number"]
     if isinstance(value, pint.Quantity):
         problem = _problem_for(name, str(value.units), units)
+        if problem is None and is_difference:
+            problem = _offset_problem(name, value, units)
         return [problem] if problem else []
     return [
         f"{name}: expected a number in {units!r} or a pint Quantity, got {type(value).__name__}"
@@ -478,7 +564,10 @@ def declare_units(**declared: str) -> Callable[[Callable[P, R]], Callable[P, R]]
                     continue
                 if isinstance(value, xr.DataArray):
                     quantified |= is_quantified(value)
-                    problem = _problem_for(name, units_of(value), units)
+                    plain, is_difference = _undifferenced(units)
+                    problem = _problem_for(name, units_of(value), plain)
+                    if problem is None and is_difference and plain != "any":
+                        problem = _offset_problem(name, Quantity(1.0, units_of(value)), plain)
                 elif isinstance(value, tuple | list):
                     problem = "; ".join(
                         p
@@ -502,7 +591,7 @@ def declare_units(**declared: str) -> Callable[[Callable[P, R]], Callable[P, R]]
                 if value is None:
                     continue
                 if isinstance(value, xr.DataArray):
-                    bound.arguments[name] = to_magnitude(value, units, name)
+                    bound.arguments[name] = to_magnitude(value, _undifferenced(units)[0], name)
                 elif isinstance(value, tuple | list):
                     bound.arguments[name] = tuple(_scalar(v, units) for v in value)
                 else:

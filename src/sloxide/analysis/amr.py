@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from ..errors import DataError, SloxideError
 from ..units import declare_units, units_of, with_attrs
-from .chunks import require_single_chunk
+from .chunks import refuse_empty_curves, require_single_chunk
 from .leastsq import require_fittable
 
 __all__ = ["amr", "amr_harmonics", "design_matrix", "AMR_REFERENCES"]
@@ -387,6 +387,9 @@ def amr(
                 "reference='max' or 'mean'"
             )
         zero_index = int(np.argmin(wrapped))
+    refuse_empty_curves(
+        signal, dim, str(signal.name), "AMR needs at least one reading: drop that curve first"
+    )
     result = xr.apply_ufunc(
         _amr_kernel,
         signal.astype(float),

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 
 from ..errors import DataError
 
-__all__ = ["require_single_chunk", "refuse_inf"]
+__all__ = ["require_single_chunk", "refuse_inf", "refuse_empty_curves"]
 
 
 def _inf_kernel(values: NDArray[np.generic], name: str) -> NDArray[np.generic]:
@@ -49,6 +49,47 @@ def refuse_inf(da: xr.DataArray, name: str) -> xr.DataArray:
         dask="parallelized",
         output_dtypes=[da.dtype],
         keep_attrs=True,
+    )
+
+
+def refuse_empty_curves(da: xr.DataArray, dim: str, name: str, fix: str) -> None:
+    """Raise :class:`DataError` naming every curve of ``da`` along ``dim`` that is all NaN.
+
+    One empty curve in a stack of thousands used to reject the stack without saying
+    which; the error lists the other dims' coordinates of the first few. Lazy (dask)
+    data are left to the kernels, which refuse without the names rather than compute.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.analysis.chunks import refuse_empty_curves
+    >>> da = xr.DataArray([[1.0, 2.0], [np.nan, np.nan]], dims=("temperature", "angle"),
+    ...                   coords={"temperature": [5.0, 20.0]})
+    >>> try:
+    ...     refuse_empty_curves(da, "angle", "R_xx", "drop it first")
+    ... except ValueError as err:
+    ...     print(err)
+    R_xx is all NaN in 1 of 2 curve(s), at temperature=20.0; drop it first
+    """
+    if da.chunks is not None or dim not in da.dims or da.sizes[dim] == 0:
+        return
+    empty = da.isnull().all(dim)
+    if not bool(empty.any()):
+        return
+    where = np.argwhere(np.atleast_1d(empty.values))
+    labels = []
+    for index in where[:5]:
+        position = dict(zip(empty.dims, (int(i) for i in index), strict=True))
+        labels.append(
+            ", ".join(
+                f"{d}={empty[d].values[i].item()!r}" if d in empty.coords else f"{d}[{i}]"
+                for d, i in position.items()
+            )
+        )
+    more = f" and {len(where) - 5} more" if len(where) > 5 else ""
+    raise DataError(
+        f"{name} is all NaN in {len(where)} of {empty.size} curve(s), at "
+        f"{'; '.join(labels)}{more}; {fix}"
     )
 
 

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from scipy.signal import savgol_filter
 
 from ..errors import DataError, SloxideError, SloxideWarning
-from ..units import declare_units, to_magnitude, with_attrs
+from ..units import declare_units, difference, to_magnitude, with_attrs
 from .chunks import require_single_chunk
 from .leastsq import local_polyfit, masked_lstsq, require_fittable
 
@@ -104,6 +104,14 @@ def _curie_kernel(
     # The tangent squares M and T: refuse magnitudes that would leave float64.
     require_fittable(m, "the moment")
     require_fittable(t, "the temperature", "K")
+    span = float(np.min(t[..., -1] - t[..., 0]))
+    if 2 * window >= span:
+        raise DataError(
+            f"window = ±{window:g} K spans the whole {span:g} K temperature sweep: the tangent "
+            f"would be a "
+            f"line through all of M(T), not through its steepest stretch; pass a window "
+            f"below {span / 4:g} K (default 5 K)"
+        )
     fit_min = np.broadcast_to(
         _default_fit_min(t) if fit_min_temperature is None else fit_min_temperature,
         t.shape[:-1],
@@ -204,7 +212,7 @@ def _temperature_for(
     return to_magnitude(moment[dim].reset_coords(drop=True), "K", f"the {dim!r} coordinate")
 
 
-@declare_units(moment="any", temperature="K", window="K", fit_min_temperature="K")
+@declare_units(moment="any", temperature="K", window=difference("K"), fit_min_temperature="K")
 def curie_temperature(
     moment: xr.DataArray,
     temperature: xr.DataArray | None = None,
@@ -238,7 +246,9 @@ def curie_temperature(
     dim : str, default "temperature"
         The sweep dim; cooling and warming sweeps both work.
     window : float, default 5
-        Half-width in K of the tangent line fit around T*.
+        Half-width in K of the tangent line fit around T*: a temperature
+        difference (K or ``delta_degC``; a bare ``degC`` is refused), less than
+        half the sweep.
     subtract_background : bool, default True
         Fit and subtract the substrate background χ_d·H + C·H/T (PHYSICS.md §5)
         at T ≥ ``fit_min_temperature`` first. Harmless on a curve without one;
@@ -266,8 +276,10 @@ def curie_temperature(
     ------
     DataError
         For a non-monotonic or non-uniform temperature axis, ±inf, fewer
-        readings than the derivative window, or magnitudes outside
-        :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
+        readings than the derivative window, a window as wide as the sweep, or
+        magnitudes outside :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
+    UnitsError
+        For a window in an offset unit (``"5 degC"``; write ``"5 delta_degC"``).
     SloxideError
         For a window that is not positive and finite.
 

@@ -19,6 +19,7 @@ from bluesky.protocols import Movable, Readable
 from bluesky.utils import Msg
 
 from ..errors import SloxideError
+from ..units import difference
 from .context import (
     as_number,
     check_points,
@@ -36,7 +37,9 @@ PLANES = ("(001)", "(010)")
 
 
 def _positive(name: str, value: Any, units: str) -> float:
-    number = as_number(name, value, units)
+    # Positive arguments are sizes (steps, amplitudes): differences, so "5 degC" is refused
+    # instead of being read as the absolute 278.15 K.
+    number = as_number(name, value, difference(units))
     if number <= 0:
         raise SloxideError(f"{name} must be positive and finite, got {value!r} {units}")
     return number
@@ -44,6 +47,16 @@ def _positive(name: str, value: Any, units: str) -> float:
 
 def _temperature_steps(start: float, stop: float, step: float) -> list[float]:
     """Setpoints from ``start`` towards ``stop`` in ``step`` (K), ``start`` included."""
+    span = abs(stop - start)
+    if span == 0:
+        raise SloxideError(
+            f"start and stop are both {start:g} K: a sweep needs two different temperatures"
+        )
+    if not step <= span + 1e-9:
+        raise SloxideError(
+            f"a sweep from {start:g} K to {stop:g} K in steps of {step:g} K measures one "
+            f"point only; use a step of at most {span:g} K, or a wider sweep"
+        )
     n = check_points("the temperature sweep", np.floor(abs(stop - start) / step + 1e-9) + 1)
     return [float(v) for v in start + np.sign(stop - start) * step * np.arange(n)]
 
