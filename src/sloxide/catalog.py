@@ -23,7 +23,9 @@ import contextlib
 import dataclasses
 import functools
 import importlib
+import math
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -33,7 +35,7 @@ import time
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +52,13 @@ __all__ = [
     "DIRECTORY_MODE",
     "FILE_MODE",
     "LOCK_FILENAME",
+    "QueryError",
+    "SEARCH_KEYS",
+    "SETPOINT_TOLERANCES",
     "TABLES_FILENAME",
     "WRITE_BATCH_SIZE",
     "default_catalog_directory",
+    "find_runs",
     "open_catalog",
     "subscribe",
 ]
@@ -847,3 +853,339 @@ def subscribe(RE: Any, catalog: Any, *, batch_size: int = WRITE_BATCH_SIZE) -> i
     if int(batch_size) < 1:
         raise SloxideError(f"batch_size must be a positive number of events, got {batch_size!r}")
     return int(RE.subscribe(plugins.TiledWriter(catalog, batch_size=int(batch_size))))
+
+
+# --------------------------------------------------------------------------- finding runs
+
+
+class QueryError(SloxideError):
+    """A :func:`find_runs` argument that cannot become a catalog query.
+
+    Examples
+    --------
+    >>> from sloxide.catalog import QueryError
+    >>> from sloxide.errors import SloxideError
+    >>> issubclass(QueryError, SloxideError)
+    True
+    """
+
+
+#: Friendly :func:`find_runs` keywords: the context key under the start
+#: document's ``sloxide`` dict, and the units a bare number is taken in (None:
+#: a text key, matched exactly). Any other keyword ending in a unit suffix of
+#: :data:`sloxide.io.UNIT_SUFFIXES` (``start_K=300``, ``field_max_T=9``) is the
+#: ``setpoints`` key of that name, in those units.
+SEARCH_KEYS: dict[str, tuple[str, str | None]] = {
+    "temperature": ("setpoints.temperature_K", "K"),
+    "field": ("setpoints.field_T", "T"),
+    "field_max": ("setpoints.field_max_T", "T"),
+    "field_step": ("setpoints.field_step_T", "T"),
+    "incidence_angle": ("setpoints.incidence_angle_deg", "deg"),
+    "edge": ("xas.edge", None),
+    "channel": ("xas.channel", None),
+    "group_uid": ("xas.group_uid", None),
+    "plane": ("rotation.plane", None),
+}
+
+#: How near a stored setpoint must be to a value asked for: (absolute, relative)
+#: per physical quantity, in the units named, band max(absolute, relative·|value|).
+#: These are DESIGN.md's default device tolerances: setpoints closer than this are
+#: the same point to the instrument (it calls itself "there" anywhere in the band),
+#: and it is wide enough for any float round-off of a unit conversion
+#: ("10000 Oe" → 1.0 T). Quantities not listed match within round-off only
+#: (relative 1e-9).
+SETPOINT_TOLERANCES: dict[str, tuple[float, float, str]] = {
+    "temperature": (0.05, 0.0025, "K"),
+    "field": (1e-3, 0.0, "T"),
+    "angle": (0.05, 0.0, "deg"),
+    "energy": (0.01, 0.0, "eV"),
+}
+
+_ROUNDOFF = 1e-9
+_RELATIVE_TIME = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Term:
+    """One condition on a start-document key: ``op`` is eq, in, ge, le or lt."""
+
+    op: str
+    key: str
+    value: Any
+
+
+def _context_key(name: str) -> tuple[str, str | None]:
+    """The ``sloxide`` context key and units of a :func:`find_runs` keyword."""
+    if name in SEARCH_KEYS:
+        return SEARCH_KEYS[name]
+    from .io import UNIT_SUFFIXES
+
+    stem, _, suffix = name.rpartition("_")
+    if stem and suffix in UNIT_SUFFIXES:
+        return f"setpoints.{name}", UNIT_SUFFIXES[suffix]
+    known = ", ".join([*SEARCH_KEYS, "or a setpoints key with its unit suffix (start_K=300)"])
+    raise QueryError(f"find_runs has no search key {name!r}; use one of {known}")
+
+
+def _magnitude(value: Any, units: str, name: str) -> float:
+    from .errors import UnitsError
+    from .units import scalar_magnitude
+
+    if isinstance(value, bool):
+        value = str(value)  # refused below, like any other non-number
+    try:
+        number = scalar_magnitude(value, units, name)
+    except UnitsError as err:
+        raise QueryError(
+            "; ".join(err.problems) + f" (a bare number is taken in {units})"
+        ) from None
+    if not math.isfinite(number):
+        raise QueryError(f"{name}: {value!r} is not a finite number; pass e.g. 10 or '10 {units}'")
+    return number
+
+
+def _tolerance(value: float, units: str) -> float:
+    """Half-width of the band in which a stored setpoint matches ``value`` (in ``units``)."""
+    import pint
+
+    from .units import conversion_factors
+
+    for absolute, relative, base in SETPOINT_TOLERANCES.values():
+        try:
+            scale, offset = conversion_factors(units, base)
+        except (pint.errors.DimensionalityError, pint.errors.UndefinedUnitError):
+            continue
+        band = max(absolute, relative * abs(scale * value + offset))  # in base units
+        return band / abs(scale)  # a difference: the offset drops out
+    return _ROUNDOFF * max(abs(value), 1.0)
+
+
+def _text_term(name: str, key: str, value: Any) -> _Term:
+    """A text key equal to a string, or to any of several."""
+    if isinstance(value, str):
+        return _Term("eq", key, value)
+    if isinstance(value, list | tuple | set | frozenset) and value:
+        if all(isinstance(v, str) for v in value):
+            return _Term("in", key, sorted(value))
+    raise QueryError(f"{name} is text: pass a string or a list of strings, got {value!r}")
+
+
+def _setpoint_terms(name: str, value: Any) -> list[_Term]:
+    path, units = _context_key(name)
+    key = f"start.sloxide.{path}"
+    if units is None:
+        return [_text_term(name, key, value)]
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise QueryError(
+                f"{name}: a range is a (low, high) pair, got {value!r}; e.g. "
+                f"{name}=(2, 20) or {name}=('2 {units}', '20 {units}')"
+            )
+        low, high = (
+            None if side is None else _magnitude(side, units, f"{name} {which}")
+            for side, which in zip(value, ("low", "high"), strict=True)
+        )
+        if low is None and high is None:
+            raise QueryError(f"{name}: the range {value!r} has no bound; give low, high or both")
+        if low is not None and high is not None and low > high:
+            raise QueryError(
+                f"{name}: the range {value!r} is empty (low > high); write it as (low, high)"
+            )
+        terms = []
+        if low is not None:
+            terms.append(_Term("ge", key, low - _ROUNDOFF * max(abs(low), 1.0)))
+        if high is not None:
+            terms.append(_Term("le", key, high + _ROUNDOFF * max(abs(high), 1.0)))
+        return terms
+    if isinstance(value, list | set | frozenset):
+        raise QueryError(
+            f"{name}: a range is a tuple (low, high), got the {type(value).__name__} {value!r}"
+        )
+    number = _magnitude(value, units, name)
+    band = _tolerance(number, units)
+    return [_Term("ge", key, number - band), _Term("le", key, number + band)]
+
+
+def _timestamp(value: Any, name: str, now: float) -> float:
+    """``since``/``until`` as a Unix time: a datetime, date, ISO string, age or number."""
+    import datetime as dt
+
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int | float):
+        return float(value)
+    elif isinstance(value, dt.timedelta):
+        return now - value.total_seconds()
+    elif isinstance(value, dt.datetime):
+        return value.timestamp()  # naive: local time, like the clock the runs were taken by
+    elif isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day).timestamp()
+    elif isinstance(value, str):
+        text = value.strip()
+        match = re.fullmatch(r"(\d+(?:\.\d*)?)\s*([smhdw])", text)
+        if match:
+            return now - float(match.group(1)) * _RELATIVE_TIME[match.group(2)]
+        try:
+            return dt.datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            pass
+    raise QueryError(
+        f"{name}={value!r} is not a time; pass an ISO date or time ('2026-11-26', "
+        "'2026-11-26T14:30'), an age such as '7d', '12h' or '30m', a datetime or a timedelta"
+    )
+
+
+def _search_terms(
+    *,
+    sample: Any = None,
+    measurement: Any = None,
+    since: Any = None,
+    until: Any = None,
+    **setpoints: Any,
+) -> list[_Term]:
+    """The conditions of :func:`find_runs`, checked; no tiled needed."""
+    terms = []
+    for name, path, value in (
+        ("sample", "sample.name", sample),
+        ("measurement", "measurement", measurement),
+    ):
+        if value is None:
+            continue
+        terms.append(_text_term(name, f"start.sloxide.{path}", value))
+    now = time.time()
+    start = None if since is None else _timestamp(since, "since", now)
+    stop = None if until is None else _timestamp(until, "until", now)
+    if start is not None and stop is not None and start >= stop:
+        raise QueryError(
+            f"since={since!r} is not before until={until!r}; nothing could match. Swap them"
+        )
+    if start is not None:
+        terms.append(_Term("ge", "start.time", start))
+    if stop is not None:
+        terms.append(_Term("lt", "start.time", stop))
+    for name, value in setpoints.items():
+        if value is not None:
+            terms.extend(_setpoint_terms(name, value))
+    return terms
+
+
+def _query(term: _Term) -> Any:
+    from tiled.queries import Comparison, Eq, In
+
+    if term.op == "eq":
+        return Eq(term.key, term.value)
+    if term.op == "in":
+        return In(term.key, list(term.value))
+    # SQLite compares as the type of the value: a float compares stored ints as floats.
+    return Comparison(term.op, term.key, float(term.value))
+
+
+def find_runs(
+    catalog: Any,
+    *,
+    sample: str | Sequence[str] | None = None,
+    measurement: str | Sequence[str] | None = None,
+    since: Any = None,
+    until: Any = None,
+    **setpoints: Any,
+) -> Any:
+    """The runs of a catalog that match, found by the catalog itself, oldest first.
+
+    Every condition becomes a Tiled query (:mod:`tiled.queries`) that the
+    catalog's database answers, on SQLite (the embedded catalog) as on a Tiled
+    server with PostgreSQL: nothing is listed to be filtered in Python, so
+    finding ten runs among 100,000 costs what the database's search costs.
+    Only Bluesky runs match (Tiled spec ``BlueskyRun``), never the container of
+    stored results, :data:`sloxide.results.RESULTS_CONTAINER`. All conditions
+    must hold.
+
+    Parameters
+    ----------
+    catalog : tiled client, str or os.PathLike
+        What :func:`open_catalog` returns (or any search of it), or a directory
+        or URL to open with it.
+    sample : str or sequence of str, optional
+        The sample name (``sloxide.sample.name``), or any of several.
+    measurement : str or sequence of str, optional
+        ``"rt"``, ``"field_loop"``, ``"amr"``, ``"fc_magnetization"``, ``"xas"``,
+        or any of several.
+    since, until : datetime, date, str, timedelta or float, optional
+        Runs that started at or after ``since`` and before ``until``: a
+        datetime (naive ones are local time), a date (its midnight), an ISO
+        8601 string (``"2026-11-26"``, ``"2026-11-26T14:30"``,
+        ``"2026-11-26T14:30+01:00"``), an age (a timedelta, or ``"7d"``,
+        ``"12h"``, ``"30m"``, ``"45s"``, ``"2w"``: that long before now) or a Unix
+        time. ``since="2026-11-25", until="2026-11-26"`` is the 25th.
+    **setpoints
+        Conditions on the run's context, by the keys in :data:`SEARCH_KEYS`:
+        ``temperature`` (``setpoints.temperature_K``), ``field``
+        (``setpoints.field_T``), ``field_max``, ``field_step``,
+        ``incidence_angle`` (XAS); text keys ``edge`` (``"Ni L2"``),
+        ``channel`` (``"I_ab"``), ``plane`` (``"(001)"``) and ``group_uid``;
+        or any ``setpoints`` key with its unit suffix, e.g. ``start_K``. A
+        quantity is
+
+        * a value: a number in the key's units (K, T, deg), or a string or
+          pint Quantity with units (``"9 T"``, ``"5000 Oe"``, ``"2 K"``). It
+          matches a stored setpoint within the instrument's tolerance,
+          :data:`SETPOINT_TOLERANCES` (temperature max(0.05 K, 0.25 %), field
+          1 mT, angle 0.05°, energy 0.01 eV): the band in which the instrument
+          itself reports it is "there";
+        * a range ``(low, high)``, inclusive, either end ``None`` for no bound,
+          each a number or a quantity: ``temperature=(2, 20)``,
+          ``temperature=("2 K", "20 K")``, ``field=(None, "1 T")``.
+
+        A text key takes a string, or a list of strings (any of them).
+
+    Returns
+    -------
+    tiled.client.container.Container
+        The search result, as ``catalog.search(...)`` returns it in databroker
+        and Tiled: a lazy container of the matching runs, sorted by start time,
+        oldest first. ``len(runs)`` counts them in the database; ``list(runs)``
+        gives their uids; ``runs.values()`` the run clients, fetched a page at
+        a time; ``runs.values().last()`` the newest; ``runs.search(query)``
+        narrows it further. Pass it to :func:`sloxide.io.read_runs` to stack
+        the runs.
+
+    Raises
+    ------
+    QueryError
+        For an unknown key, a value without sense in its units, an empty range,
+        or a time that cannot be read.
+    CatalogError
+        If ``catalog`` is a location that cannot be opened.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bluesky import RunEngine
+    >>> from sloxide.catalog import find_runs, open_catalog, subscribe
+    >>> from sloxide.devices.sim import SimWorld, sim_lab
+    >>> from sloxide.plans import field_loop
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
+    >>> RE = RunEngine({})
+    >>> token = subscribe(RE, catalog)
+    >>> lab = sim_lab(SimWorld(sample="C10/L6"))
+    >>> for t in (2.0, 10.0, 50.0):
+    ...     _ = RE(field_loop(lab["hallbar"], lab["cryostat"], temperature=t, field_max=0.5,
+    ...                       step=0.25, sample="C10/L6"))
+    >>> runs = find_runs(catalog, sample="C10/L6", temperature=("2 K", "20 K"))
+    >>> [run.metadata["start"]["sloxide"]["setpoints"]["temperature_K"] for run in runs.values()]
+    [2.0, 10.0]
+    >>> len(find_runs(catalog, temperature=10.02))  # within 0.05 K of the 10 K setpoint
+    1
+    >>> len(find_runs(catalog, field_max="5000 Oe", since="1d", measurement="field_loop"))
+    3
+    """
+    terms = _search_terms(
+        sample=sample, measurement=measurement, since=since, until=until, **setpoints
+    )
+    if isinstance(catalog, str | os.PathLike):
+        catalog = open_catalog(catalog)
+    from tiled.queries import SpecsQuery
+
+    runs = catalog.search(SpecsQuery(["BlueskyRun"]))
+    for term in terms:
+        runs = runs.search(_query(term))
+    return runs.sort(("start.time", 1))
