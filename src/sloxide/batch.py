@@ -41,12 +41,13 @@ from .reduction import (
     reduce_run,
     reduce_xas_pair,
 )
-from .results import RESULTS_CONTAINER, has_result, plain_dataset, read_results, store_result
+from .results import has_result, plain_dataset, read_results, store_result
 
 __all__ = [
     "Job",
     "Summary",
     "parse_query",
+    "find_runs_of",
     "find_jobs",
     "reduce_catalog",
     "run_job",
@@ -92,35 +93,123 @@ class Summary:
 
 
 def parse_query(items: Iterable[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` strings as {dotted start-document key: value}.
+    """``KEY=VALUE`` strings (``sloxide reduce --query``, ``sloxide ls --query``) as a query.
+
+    Two kinds of key:
+
+    * a :func:`sloxide.catalog.find_runs` keyword: ``sample``, ``measurement``,
+      ``since``, ``until``, a setpoint (``temperature``, ``field``, ...,
+      :data:`sloxide.catalog.SEARCH_KEYS`, or a setpoints key with its unit
+      suffix). A setpoint value may carry units (``field=9 T``) and may be a
+      range ``LOW..HIGH`` (``temperature=2..20``, ``temperature=2 K..20 K``;
+      an empty end is no bound: ``field=..1``), matched as :func:`find_runs`
+      matches it (a value within the instrument's tolerance);
+    * a dotted start-document key (``sloxide.sample.name``), or a top-level
+      one (``uid``, ``plan_name``, ``scan_id``), matched exactly.
 
     Values are read as JSON where they parse (numbers, true/false), else as text.
+    The query is checked here, before any catalog is opened.
 
     Raises
     ------
     SloxideError
-        For an item without ``=`` or with an empty key.
+        For an item without ``=``, an empty key, or a key or value
+        :func:`~sloxide.catalog.find_runs` refuses (a
+        :class:`~sloxide.catalog.QueryError` that says what to write instead).
 
     Examples
     --------
     >>> from sloxide.batch import parse_query
     >>> parse_query(["sloxide.sample.name=C10/L6", "sloxide.setpoints.temperature_K=2"])
     {'sloxide.sample.name': 'C10/L6', 'sloxide.setpoints.temperature_K': 2}
+    >>> parse_query(["sample=C10/L6", "temperature=2 K..20 K", "field=..1", "since=7d"])
+    {'sample': 'C10/L6', 'temperature': ('2 K', '20 K'), 'field': (None, 1), 'since': '7d'}
     """
+    from .catalog import QueryError, _search_terms
+
     query: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise SloxideError(
-                f"a query is KEY=VALUE with a dotted start-document key, e.g. "
-                f"sloxide.sample.name=C10/L6; got {item!r}"
+                f"a query is KEY=VALUE, e.g. sample=C10/L6, temperature=2..20 or "
+                f"sloxide.setpoints.field_T=9; got {item!r}"
             )
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
-        query[key.strip()] = value
+        if _is_search_key(key) and key not in _NAME_KEYS and ".." in text:
+            low, _, high = text.partition("..")
+            query[key] = (_json_or_text(low), _json_or_text(high))
+        else:
+            query[key] = _json_or_text(text)
+        if not _is_search_key(key) and "." not in key and key not in _START_KEYS:
+            raise QueryError(
+                f"--query {key}: not a search key nor a start-document key; use sample, "
+                "measurement, since, until, a setpoint (temperature, field, ...) or a dotted "
+                "start-document key such as sloxide.sample.name"
+            )
+    _search_terms(**{k: v for k, v in query.items() if _is_search_key(k)})
     return query
+
+
+#: Top-level start-document keys a query may name without a dot (event-model's schema).
+_START_KEYS = frozenset(
+    "uid time plan_name plan_type scan_id group owner project beamline_id detectors "
+    "motors num_points num_intervals data_session data_groups".split()
+)
+
+
+_NAME_KEYS = ("sample", "measurement", "since", "until")
+
+
+def _is_search_key(key: str) -> bool:
+    """A :func:`sloxide.catalog.find_runs` keyword, as opposed to a start-document key."""
+    from .catalog import QueryError, _context_key
+
+    if "." in key:
+        return False
+    if key in _NAME_KEYS:
+        return True
+    try:
+        _context_key(key)
+    except QueryError:
+        return False
+    return True
+
+
+def _json_or_text(text: str) -> Any:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def find_runs_of(catalog: Any, query: Mapping[str, Any] | None = None) -> Any:
+    """The runs matching a :func:`parse_query` query, found server-side by :func:`find_runs`.
+
+    :func:`find_runs` keywords go to it; other keys are start-document keys
+    matched exactly (``Eq`` on ``start.<key>``), also by the server.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sloxide.batch import find_runs_of
+    >>> from sloxide.catalog import open_catalog
+    >>> len(find_runs_of(open_catalog(tempfile.mkdtemp(), create=True), {"uid": "a-uid"}))
+    0
+    """
+    from tiled.queries import Eq
+
+    from .catalog import find_runs
+
+    query = dict(query or {})
+    runs = find_runs(catalog, **{k: v for k, v in query.items() if _is_search_key(k)})
+    for key, value in query.items():
+        if not _is_search_key(key):
+            runs = runs.search(Eq(f"start.{key}", value))
+    return runs
 
 
 def _expected(measurement: str, kind: str, edge: str | None = None) -> tuple[tuple[str, str], ...]:
@@ -139,6 +228,10 @@ def _expected(measurement: str, kind: str, edge: str | None = None) -> tuple[tup
 def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[list[Job], int]:
     """The jobs of the runs matching ``query``, and how many runs were left out as incomplete.
 
+    The runs are found server-side by :func:`find_runs_of` (so by
+    :func:`sloxide.catalog.find_runs`): ``query`` is what :func:`parse_query`
+    returns, e.g. ``{"sample": "C10/L6", "temperature": (2, 20)}``.
+
     Examples
     --------
     >>> import tempfile
@@ -147,16 +240,9 @@ def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[lis
     >>> find_jobs(open_catalog(tempfile.mkdtemp(), create=True))
     ([], 0)
     """
-    from tiled.queries import Eq
-
-    runs = catalog
-    for key, value in (query or {}).items():
-        runs = runs.search(Eq(f"start.{key}", value))
     starts: list[dict[str, Any]] = []
     incomplete = 0
-    for key, run in runs.items():
-        if key == RESULTS_CONTAINER:
-            continue
+    for run in find_runs_of(catalog, query).values():
         metadata = run.metadata
         start, stop = metadata.get("start"), metadata.get("stop")
         if not start or "sloxide" not in start:

@@ -33,6 +33,7 @@ from .results import read_results
 
 __all__ = [
     "RunNotFoundError",
+    "StackError",
     "UNIT_SUFFIXES",
     "read_run",
     "read_runs",
@@ -349,10 +350,94 @@ def _energy_setpoints(
     return axis, reference, attrs
 
 
+class StackError(SloxideError):
+    """:func:`read_runs` cannot tell which context key to stack the runs along.
+
+    Examples
+    --------
+    >>> from sloxide.errors import SloxideError
+    >>> from sloxide.io import StackError
+    >>> issubclass(StackError, SloxideError)
+    True
+    """
+
+
+#: The context sections that describe a measurement: runs stacked without
+#: ``along`` may differ in one setpoint and nothing else of these.
+_DESCRIBING = ("sample", "hall_bar", "setpoints", "rotation", "xas")
+#: Keys that are links, not conditions of the measurement.
+_LINKS = frozenset({"xas.group_uid"})
+#: Context keys that record the same condition as a setpoint, and so differ with it.
+_FOLLOWERS = {"setpoints.incidence_angle_deg": ("xas.incidence_angle_deg", "xas.channel")}
+
+
+def _context_path(along: str) -> list[str]:
+    path = [part for part in along.split(".") if part]
+    if path[:1] == ["sloxide"]:
+        path = path[1:]
+    if not path:
+        raise SloxideError(
+            f"along={along!r} names no context key; write e.g. 'setpoints.temperature_K'"
+        )
+    return path
+
+
+def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
+    """The scalar (and list) leaves of a context section, by dotted path."""
+    if not isinstance(node, Mapping):
+        return {prefix: node}
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
+
+
+def _stack_key(contexts: Sequence[Mapping[str, Any]]) -> str:
+    """The context key to stack runs along: the XLD pair's angle, or the one setpoint that differs."""
+    flat = [
+        {
+            path: value
+            for section in _DESCRIBING
+            for path, value in _leaves(context.get(section, {}), section).items()
+            if path not in _LINKS
+        }
+        for context in contexts
+    ]
+    missing = object()
+    differing = sorted(
+        path
+        for path in set().union(*flat)
+        if len({repr(leaf.get(path, missing)) for leaf in flat}) > 1
+    )
+    groups = {repr((c.get("xas") or {}).get("group_uid")) for c in contexts}
+    is_xas = all(c.get("measurement") == "xas" for c in contexts)
+    angle = "xas.incidence_angle_deg"
+    if is_xas and len(groups) == 1 and groups != {"None"} and angle in differing:
+        return angle  # an XLD pair
+    setpoints = [path for path in differing if path.startswith("setpoints.")]
+    if len(setpoints) == 1:
+        (key,) = setpoints
+        others = set(differing) - {key, *_FOLLOWERS.get(key, ())}
+        if not others:
+            return angle if angle in _FOLLOWERS.get(key, ()) and angle in differing else key
+    if not differing:
+        raise StackError(
+            f"the {len(contexts)} runs share every setpoint, sample, Hall-bar, rotation and XAS "
+            "setting, so there is nothing to stack them along; pass along= a context key "
+            "whose values differ, or read them one by one with read_run"
+        )
+    listed = ", ".join(f"sloxide.{path}" for path in differing)
+    raise StackError(
+        f"cannot tell which key to stack these runs along: they differ in {listed}; pass "
+        f"along= one of them, e.g. along={differing[0]!r}, or stack runs that differ in "
+        "one setpoint only (an XLD pair, or a series)"
+    )
+
+
 def read_runs(
     runs: Iterable[Any],
     *,
-    along: str,
+    along: str | None = None,
     catalog: Any = None,
     stream: str = "primary",
     dim: str | None = None,
@@ -360,7 +445,21 @@ def read_runs(
 ) -> xr.Dataset:
     """Several runs of one kind stacked into one Dataset along a context key.
 
-    Each run is read with :func:`read_run`. The new dim takes its values from
+    Each run is read with :func:`read_run`. Without ``along`` the key is found
+    from the runs themselves:
+
+    * the runs of an XLD pair (XAS runs sharing ``xas.group_uid``) stack along
+      ``xas.incidence_angle_deg``;
+    * runs that differ in exactly one setpoint (``setpoints.*``), and in
+      nothing else that describes the measurement (``sample``, ``hall_bar``,
+      ``rotation``, ``xas``: a series), stack along that setpoint, e.g.
+      field loops at several temperatures along ``setpoints.temperature_K``. An
+      XAS run's ``xas.incidence_angle_deg`` and ``xas.channel`` go with its
+      incidence-angle setpoint.
+
+    Anything else (two setpoints differ, or the samples too, or nothing does)
+    raises :class:`StackError` listing the context keys that differ; pass
+    ``along=`` one of them. The new dim takes its values from
     each run's start document at ``sloxide.<along>``; its name is the last
     component of ``along`` without a unit suffix, and its units come from that
     suffix (:data:`UNIT_SUFFIXES`: ``_K``, ``_T``, ``_deg``, ``_eV``, ...):
@@ -390,12 +489,14 @@ def read_runs(
 
     Parameters
     ----------
-    runs : iterable of tiled run clients or uids
-        The runs; at least one.
-    along : str
+    runs : iterable of tiled run clients or uids, or a search result
+        The runs; at least one. What :func:`sloxide.catalog.find_runs` returns
+        works as it is.
+    along : str, optional
         A dotted key path in the ``sloxide`` start-document context, e.g.
         ``"setpoints.temperature_K"`` (a leading ``"sloxide."`` is allowed).
-        Values must be numbers or strings, distinct between the runs.
+        Values must be numbers or strings, distinct between the runs. Default:
+        found from the runs, as above.
     catalog : tiled client, str or os.PathLike, optional
         Where to look uids up; see :func:`read_run`.
     stream : str, default "primary"
@@ -413,6 +514,9 @@ def read_runs(
 
     Raises
     ------
+    StackError
+        Without ``along``, if the runs are not a pair or a one-setpoint
+        series; the message lists the keys that differ.
     SloxideError
         If the runs cannot be stacked: no runs, different measurement types,
         a run without the ``along`` key or with a non-scalar value there,
@@ -439,14 +543,13 @@ def read_runs(
     (('temperature', 'point'), 'K')
     >>> int(ds.hallbar_R_xx.isel(temperature=1).count())  # the shorter run is NaN-padded
     2
+    >>> read_runs([catalog[u] for u in uids]).attrs["along"]  # one setpoint differs
+    'sloxide.setpoints.temperature_K'
     """
-    path = [part for part in along.split(".") if part]
-    if path[:1] == ["sloxide"]:
-        path = path[1:]
-    if not path:
-        raise SloxideError(
-            f"along={along!r} names no context key; write e.g. 'setpoints.temperature_K'"
-        )
+    if along is not None:
+        _context_path(along)  # a malformed key is refused before anything is read
+    if isinstance(runs, Mapping):  # a search result (find_runs): its run clients
+        runs = runs.values()
     clients = [_resolve(run, catalog) for run in runs]
     if not clients:
         raise SloxideError("read_runs needs at least one run; got none")
@@ -455,8 +558,6 @@ def read_runs(
     starts = [start for _, start in read]
     uids = [str(ds.attrs["uid"]) for ds in datasets]
     contexts = [ds.attrs["sloxide"] for ds in datasets]
-    name, coord_units = _dim_and_units(path[-1], dim, units)
-    label = "sloxide." + ".".join(path)
 
     measurements = {uid: c.get("measurement") for uid, c in zip(uids, contexts, strict=True)}
     if len(set(measurements.values())) > 1:
@@ -464,6 +565,11 @@ def read_runs(
             f"the runs are different measurements {measurements}; only runs of one "
             "measurement type stack. Pass runs of one type"
         )
+    if along is None:
+        along = _stack_key(contexts)
+    path = _context_path(along)
+    name, coord_units = _dim_and_units(path[-1], dim, units)
+    label = "sloxide." + ".".join(path)
     values = []
     for uid, context in zip(uids, contexts, strict=True):
         ok, value, where = _lookup(context, path)
