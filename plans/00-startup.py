@@ -23,6 +23,14 @@ sloxide plans with the standard bluesky plans. Two environment variables choose:
 ``SLOXIDE_LIVE``
     ``1`` (default) reduces every finished run as it ends and stores the results
     (:class:`sloxide.callbacks.LiveReduction`); ``0`` turns that off.
+``SLOXIDE_LIVE_DRAIN_TIMEOUT``
+    Seconds the session's exit waits for the reductions still queued (default
+    30). Runs left then are noted as not reduced on the run in the catalog, and
+    ``sloxide reduce`` reduces them later; the interpreter always exits.
+``SLOXIDE_FEEDBACK``
+    ``1``: a live table, live plots (bluesky's ``BestEffortCallback``, as
+    ``bec``) and progress bars for moves; ``0``: none; unset or ``auto``: only
+    in an interactive IPython or Jupyter session, never in the queueserver.
 
 After editing the plans or devices here, regenerate the queueserver's list (CI
 fails when it is stale)::
@@ -38,9 +46,10 @@ from bluesky import RunEngine
 from bluesky.plan_stubs import mv, mvr, rd, sleep  # noqa: F401  (plans users may call)
 from bluesky.plans import count, grid_scan, list_scan, rel_scan, scan  # noqa: F401
 
-from sloxide.callbacks import LiveReduction
+from sloxide.callbacks import DRAIN_TIMEOUT_S, LiveReduction, install_feedback
 from sloxide.catalog import open_catalog, subscribe
 from sloxide.devices.definitions import load_devices
+from sloxide.errors import SloxideError
 from sloxide.plans import (  # noqa: F401  (the plans the queueserver exposes)
     amr_rotation,
     campaign,
@@ -60,12 +69,29 @@ def _definition_file(choice: str) -> Path:
     return Path(__file__).resolve().parent.parent / "devices" / f"{choice}.toml"
 
 
+def _seconds(variable: str, default: float) -> float:
+    """A non-negative number of seconds from the environment."""
+    text = os.environ.get(variable, "").strip()
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise SloxideError(f"{variable}={text!r} must be a number of seconds ≥ 0, e.g. 30")
+    return value
+
+
 RE = RunEngine({})
 catalog = open_catalog(os.environ.get("SLOXIDE_CATALOG") or None, create=True)
 subscribe(RE, catalog)
 if os.environ.get("SLOXIDE_LIVE", "1") != "0":
-    live = LiveReduction(catalog)  # one line of results per run; live.results, live.errors
+    # One line of results per run; live.results, live.errors. Created after the catalog's
+    # client, so that at exit it finishes (or notes) its reductions before the client closes.
+    live = LiveReduction(
+        catalog, drain_timeout=_seconds("SLOXIDE_LIVE_DRAIN_TIMEOUT", DRAIN_TIMEOUT_S)
+    )
     RE.subscribe(live)
+bec = install_feedback(RE)  # None unless interactive (or SLOXIDE_FEEDBACK=1)
 
 devices = load_devices(
     _definition_file(os.environ.get("SLOXIDE_DEVICES", "sim-lab")),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ __all__ = [
     "sample_context",
     "hall_bar_context",
     "start_metadata",
+    "plot_hints",
     "check_range",
     "check_points",
     "as_number",
@@ -104,6 +105,48 @@ def start_metadata(
         out["hints"] = dict(hints)
     out.update(md or {})
     return out
+
+
+def plot_hints(dimension: Sequence[Any], fields: Sequence[Any]) -> dict[str, Any]:
+    """The start document's ``hints``: the scanned axis, and the measured values to watch.
+
+    ``dimensions`` is Bluesky's standard hint: a live plot (``BestEffortCallback``)
+    takes its first field as the x axis, and none of its fields as a y axis.
+    ``fields`` is sloxide's: the data keys to plot against it (the devices hint
+    their readbacks only; :class:`sloxide.callbacks.FollowPlanHints` reads it).
+
+    Parameters
+    ----------
+    dimension : sequence of devices or signals
+        The scanned axis first, then the axes held fixed (recorded, not plotted).
+    fields : sequence of signals
+        The measured values to plot against the scanned axis.
+
+    Returns
+    -------
+    dict
+        ``{"dimensions": [[keys, "primary"]], "fields": keys}``: each object's
+        data key is its hinted field (the readback) or else its name.
+
+    Examples
+    --------
+    >>> from sloxide.devices.sim import SimWorld, sim_lab
+    >>> from sloxide.plans.context import plot_hints
+    >>> lab = sim_lab(SimWorld())
+    >>> hints = plot_hints([lab["cryostat"].field, lab["cryostat"].temperature],
+    ...                    [lab["hallbar"].R_xx, lab["hallbar"].R_xy])
+    >>> hints["dimensions"], hints["fields"]
+    ([[['cryostat_field', 'cryostat_temperature'], 'primary']], ['hallbar_R_xx', 'hallbar_R_xy'])
+    """
+
+    def keys(obj: Any) -> list[str]:
+        hinted = (getattr(obj, "hints", None) or {}).get("fields") or []
+        return [str(key) for key in hinted] or [str(obj.name)]
+
+    return {
+        "dimensions": [[[key for obj in dimension for key in keys(obj)], "primary"]],
+        "fields": [key for obj in fields for key in keys(obj)],
+    }
 
 
 def as_number(name: str, value: Any, units: str) -> float:

@@ -25,6 +25,7 @@ from .context import (
     check_points,
     check_range,
     hall_bar_context,
+    plot_hints,
     sample_context,
     start_metadata,
 )
@@ -148,7 +149,8 @@ def rt_sweep(
         "quantities": _hall_quantities(hallbar, cryostat),
     }
     args = {"start": t0, "stop": t1, "step": dt, "field": h, "sample": sample}
-    _md = start_metadata("rt_sweep", args, context, md)
+    hints = plot_hints([cryostat.temperature, cryostat.field], [hallbar.R_xx, hallbar.R_xy])
+    _md = start_metadata("rt_sweep", args, context, md, hints)
 
     def inner() -> MsgGenerator:
         yield from bps.mv(cryostat.field, h)
@@ -221,7 +223,8 @@ def field_loop(
         "quantities": _hall_quantities(hallbar, cryostat),
     }
     args = {"temperature": t, "field_max": h_max, "step": dh, "sample": sample}
-    _md = start_metadata("field_loop", args, context, md)
+    hints = plot_hints([cryostat.field, cryostat.temperature], [hallbar.R_xx, hallbar.R_xy])
+    _md = start_metadata("field_loop", args, context, md, hints)
 
     def inner() -> MsgGenerator:
         yield from bps.mv(cryostat.temperature, t)
@@ -292,7 +295,8 @@ def fc_magnetization(
         },
     }
     args = {"field": h, "start": t0, "stop": t1, "step": dt, "sample": sample}
-    _md = start_metadata("fc_magnetization", args, context, md)
+    hints = plot_hints([cryostat.temperature, cryostat.field], [cryostat.moment])
+    _md = start_metadata("fc_magnetization", args, context, md, hints)
 
     def inner() -> MsgGenerator:
         yield from bps.mv(cryostat.temperature, t0)
@@ -366,7 +370,10 @@ def amr_rotation(
         "quantities": {**_hall_quantities(hallbar, cryostat), rotator.angle.name: "angle"},
     }
     args = {"temperature": t, "field": h, "plane": plane, "step": da, "sample": sample}
-    _md = start_metadata("amr_rotation", args, context, md)
+    hints = plot_hints(
+        [rotator.angle, cryostat.temperature, cryostat.field], [hallbar.R_xx, hallbar.R_xy]
+    )
+    _md = start_metadata("amr_rotation", args, context, md, hints)
 
     def inner() -> MsgGenerator:
         yield from bps.mv(rotator.plane, plane)

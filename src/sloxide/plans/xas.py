@@ -24,7 +24,7 @@ from bluesky.utils import Msg
 
 from ..errors import SloxideError
 from ..model.spectra import EDGES
-from .context import check_points, check_range, sample_context, start_metadata
+from .context import check_points, check_range, plot_hints, sample_context, start_metadata
 from .restore import restoring
 from .suspenders import shutter_suspender
 
@@ -164,7 +164,8 @@ def xas_scan(
         },
     }
     args = {"edge": edge, "regions": list(regions or ()), "incidence_angle": theta}
-    _md = start_metadata("xas_scan", args, context, md)
+    hints = plot_hints([beamline.energy, beamline.incidence_angle], [beamline.tey])
+    _md = start_metadata("xas_scan", args, context, md, hints)
 
     def inner() -> MsgGenerator:
         yield from bps.mv(beamline.incidence_angle, theta, beamline.shutter, 1)
