@@ -20,7 +20,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .errors import SloxideError
@@ -222,6 +222,115 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ls(args: argparse.Namespace) -> int:
+    from .batch import parse_query
+    from .catalog import _search_terms
+
+    query = parse_query(args.query)
+    named = {"sample": args.sample, "measurement": args.measurement}
+    named.update(since=args.since, until=args.until)
+    for key, value in named.items():
+        if value is not None:
+            if key in query:
+                raise UsageError(f"--{key} and --query {key}=... both given; pass one")
+            query[key] = value
+    _search_terms(**{k: v for k, v in query.items() if k in named})
+
+    from .batch import find_runs_of
+    from .catalog import open_catalog
+
+    catalog = open_catalog(args.catalog)
+    runs = find_runs_of(catalog, query)
+    reduced = _reduced_uids(catalog)
+    rows = [_ls_row(uid, run.metadata, reduced) for uid, run in runs.items()]
+    if args.json:
+        import json
+
+        for row in rows:
+            row.pop("setpoints_text")
+            print(json.dumps(row))
+        return 0
+    table = [
+        [
+            row["uid"][:8],
+            _local_time(row["time"]),
+            row["sample"] or "-",
+            row["measurement"] or "-",
+            ", ".join(f"{k}={v}" for k, v in row["setpoints_text"].items()) or "-",
+            row["exit_status"] or "unfinished",
+            "reduced" if row["reduced"] else "-",
+        ]
+        for row in rows
+    ]
+    widths = [max((len(cells[i]) for cells in table), default=0) for i in range(7)]
+    for cells in table:
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    logger.info("%d runs", len(rows))
+    return 0
+
+
+def _reduced_uids(catalog: Any) -> set[str]:
+    """Every raw uid with stored results: one ``distinct`` request, whatever the run count."""
+    from .results import RESULTS_CONTAINER
+
+    if RESULTS_CONTAINER not in catalog:
+        return set()
+    found = catalog[RESULTS_CONTAINER].distinct("attrs.raw_uids")
+    entries = (found.get("metadata") or {}).get("attrs.raw_uids") or []
+    return {str(uid) for entry in entries for uid in (entry.get("value") or [])}
+
+
+def _ls_row(uid: str, metadata: Any, reduced: set[str]) -> dict[str, Any]:
+    from .io import _dim_and_units
+
+    start = metadata.get("start") or {}
+    stop = metadata.get("stop") or {}
+    context = start.get("sloxide") or {}
+    setpoints = dict(context.get("setpoints") or {})
+    text = {}
+    for key, value in setpoints.items():
+        name, units = _dim_and_units(str(key), None, None)
+        shown = f"{value:g}" if isinstance(value, int | float) else str(value)
+        text[name] = f"{shown} {units}" if units else shown
+    xas = context.get("xas") or {}
+    if xas.get("edge"):
+        text = {"edge": str(xas["edge"]), **text}
+    plane = (context.get("rotation") or {}).get("plane")
+    if plane:
+        text["plane"] = str(plane)
+    return {
+        "uid": str(start.get("uid", uid)),
+        "time": start.get("time"),
+        "start": _iso_time(start.get("time")),
+        "sample": (context.get("sample") or {}).get("name"),
+        "measurement": context.get("measurement"),
+        "plan_name": start.get("plan_name"),
+        "scan_id": start.get("scan_id"),
+        "setpoints": setpoints,
+        "setpoints_text": text,
+        "edge": xas.get("edge"),
+        "group_uid": xas.get("group_uid"),
+        "exit_status": stop.get("exit_status"),
+        "reduced": str(start.get("uid", uid)) in reduced,
+    }
+
+
+def _iso_time(timestamp: Any) -> str | None:
+    import datetime
+
+    if not isinstance(timestamp, int | float):
+        return None
+    return datetime.datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
+
+
+def _local_time(timestamp: Any) -> str:
+    import datetime
+
+    if not isinstance(timestamp, int | float):
+        return "-"
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _ioc(args: argparse.Namespace) -> int:
     from .ioc import run_ioc
 
@@ -384,8 +493,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="start-document key and value to match, e.g. sloxide.sample.name=C10/L6 "
-        "(repeatable; all must match)",
+        help="a search key or start-document key and its value, e.g. sample=C10/L6, "
+        "temperature=2..20, field=9T, sloxide.measurement=amr (repeatable; all must match)",
     )
     reduce.add_argument(
         "--scheduler",
@@ -400,6 +509,31 @@ def _parser() -> argparse.ArgumentParser:
         "--no-progress", action="store_true", help="no progress bar (there is none off a terminal)"
     )
     reduce.set_defaults(run=_reduce)
+
+    ls = command("ls", "list the runs of a catalog: one line per run, oldest first")
+    ls.add_argument("--catalog", default=None, help="directory or Tiled URL (never created)")
+    ls.add_argument("--sample", default=None, help="sample name, e.g. C10/L6")
+    ls.add_argument(
+        "--measurement",
+        default=None,
+        help="rt, field_loop, amr, fc_magnetization or xas",
+    )
+    ls.add_argument(
+        "--since", default=None, help="started at or after: 2026-11-26, 2026-11-26T14:30, 7d, 12h"
+    )
+    ls.add_argument("--until", default=None, help="started before: a date, time or age as --since")
+    ls.add_argument(
+        "--query",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setpoint or start-document key, e.g. temperature=2..20, field=9T, "
+        "edge='Ni L2' (repeatable; all must match)",
+    )
+    ls.add_argument(
+        "--json", action="store_true", help="one JSON object per run and line (full uid, ISO time)"
+    )
+    ls.set_defaults(run=_ls)
 
     export = command(
         "export", "one run (or its results) to netCDF, Zarr or CSV with units and context"
