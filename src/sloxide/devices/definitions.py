@@ -26,7 +26,10 @@ Each ``[devices.NAME]`` table makes one ophyd device called ``NAME``:
 Simulated classes (those taking ``world=``) share one
 :class:`~sloxide.devices.sim.SimWorld` made from the optional ``[world]``
 table (``sample``, ``mode``, ``seed``), as the instruments of one lab share one
-sample.
+sample. Quantum Design classes (those taking ``multivu=``) share one
+:class:`~sloxide.devices.quantum_design.MultiVuConnection` made from the
+optional ``[multipyvu]`` table (``host``, ``port``, ``platform``,
+``max_field_T``), one client per MultiPyVu server.
 
 Why not happi, the device database of LCLS? Its loader builds every item on its
 own from JSON keyword arguments, so the four simulated instruments could not
@@ -50,6 +53,7 @@ __all__ = ["DeviceDefinitionError", "load_devices"]
 
 _DEVICE_KEYS = {"class", "prefix", "settings"}
 _WORLD_KEYS = {"sample", "mode", "seed"}
+_MULTIVU_KEYS = {"host", "port", "platform", "max_field_T"}
 
 
 class DeviceDefinitionError(SloxideError):
@@ -114,11 +118,12 @@ def load_devices(
     path = Path(path)
     definitions = _read(path)
     world_spec = definitions.pop("world", {})
+    multivu_spec = definitions.pop("multipyvu", None)
     tables = definitions.pop("devices", None)
     if definitions:
         raise DeviceDefinitionError(
             f"{path}: unknown top-level table(s) {sorted(definitions)}; a device definition "
-            "file has [world] and [devices.NAME] tables"
+            "file has [world], [multipyvu] and [devices.NAME] tables"
         )
     if not isinstance(tables, dict) or not tables:
         raise DeviceDefinitionError(
@@ -126,6 +131,7 @@ def load_devices(
             '"sloxide.devices.cryostat.SimCryostat" (or another ophyd Device class)'
         )
     world: Any = None
+    multivu: Any = None
     devices: dict[str, Any] = {}
     for name, spec in tables.items():
         cls = _device_class(path, name, spec)
@@ -134,6 +140,9 @@ def load_devices(
         if takes_world:
             world = world if world is not None else _make_world(path, world_spec)
             kwargs["world"] = world
+        if "multivu" in inspect.signature(cls.__init__).parameters:
+            multivu = multivu if multivu is not None else _make_multivu(path, multivu_spec)
+            kwargs["multivu"] = multivu
         prefix = spec.get("prefix")
         if takes_world and prefix is not None:
             raise DeviceDefinitionError(
@@ -156,6 +165,10 @@ def load_devices(
     if world_spec and world is None:
         raise DeviceDefinitionError(
             f"{path}: a [world] table but no simulated device to use it; remove [world]"
+        )
+    if multivu_spec is not None and multivu is None:
+        raise DeviceDefinitionError(
+            f"{path}: a [multipyvu] table but no Quantum Design device to use it; remove it"
         )
     if connect:
         _connect(path, devices, timeout)
@@ -221,6 +234,24 @@ def _make_world(path: Path, spec: Any) -> Any:
         raise DeviceDefinitionError(f"{path}: [world] {exc}") from None
 
 
+def _make_multivu(path: Path, spec: Any) -> Any:
+    from .quantum_design import MultiVuConnection
+
+    spec = {} if spec is None else spec
+    if not isinstance(spec, dict):
+        raise DeviceDefinitionError(f"{path}: [multipyvu] must be a table")
+    unknown = set(spec) - _MULTIVU_KEYS
+    if unknown:
+        raise DeviceDefinitionError(
+            f"{path}: [multipyvu] has unknown key(s) {sorted(unknown)}; "
+            f"allowed: {sorted(_MULTIVU_KEYS)}"
+        )
+    try:
+        return MultiVuConnection.shared(**spec)
+    except (TypeError, ValueError) as exc:
+        raise DeviceDefinitionError(f"{path}: [multipyvu] {exc}") from None
+
+
 def _apply_settings(path: Path, name: str, device: Any, settings: Any) -> None:
     if not isinstance(settings, dict):
         raise DeviceDefinitionError(
@@ -250,6 +281,8 @@ def _connect(path: Path, devices: dict[str, Any], timeout: float) -> None:
             device.wait_for_connection(timeout=timeout)
         except TimeoutError as exc:
             failed.append(f"{name} ({exc})")
+        except SloxideError as exc:  # a MultiPyVu server not running: its own clear message
+            raise DeviceDefinitionError(f"{path}: [devices.{name}] {exc}") from None
     if failed:
         raise DeviceDefinitionError(
             f"{path}: not connected within {timeout:g} s: {'; '.join(failed)}. Check that the "

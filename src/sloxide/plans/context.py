@@ -61,8 +61,13 @@ def sample_context(sample: str | Mapping[str, Any] | None) -> dict[str, Any]:
     return {"name": str(sample)}
 
 
-def hall_bar_context(current_uA: float, hall_sign: int = 1) -> dict[str, Any]:
+def hall_bar_context(
+    current_uA: float, hall_sign: int = 1, *, geometry: Mapping[str, float] | None = None
+) -> dict[str, Any]:
     """The ``hall_bar`` entry: the geometry of PHYSICS.md §0 and the excitation in use.
+
+    ``geometry`` (``width_um``, ``length_um``) replaces the default bar, e.g. with the
+    one a device definition gives (the Quantum Design Hall bar has it as config).
 
     Examples
     --------
@@ -73,6 +78,7 @@ def hall_bar_context(current_uA: float, hall_sign: int = 1) -> dict[str, Any]:
     if hall_sign not in (1, -1) or isinstance(hall_sign, bool):
         raise SloxideError(f"hall_sign must be +1 or -1 (the lead polarity), got {hall_sign!r}")
     entry = dataclasses.asdict(HALL_BAR)
+    entry.update({str(key): float(value) for key, value in (geometry or {}).items()})
     entry["current_uA"] = float(current_uA)
     entry["hall_sign"] = int(hall_sign)
     return entry

@@ -62,6 +62,17 @@ def _temperature_steps(start: float, stop: float, step: float) -> list[float]:
     return [float(v) for v in start + np.sign(stop - start) * step * np.arange(n)]
 
 
+def _hall_bar(hallbar: Any, hall_sign: int = 1) -> dict[str, Any]:
+    # A device that knows its bar (QDHallBar: width_um, length_um config) overrides
+    # the default geometry.
+    geometry = {
+        key: float(getattr(hallbar, key).get())
+        for key in ("width_um", "length_um")
+        if key in getattr(hallbar, "component_names", ())
+    }
+    return hall_bar_context(hallbar.current.get(), hall_sign, geometry=geometry)
+
+
 def _hall_quantities(hallbar: Any, cryostat: Any) -> dict[str, str]:
     return {
         hallbar.R_xx.name: "R_xx",
@@ -144,7 +155,7 @@ def rt_sweep(
     context = {
         "measurement": "rt",
         "sample": sample_context(sample),
-        "hall_bar": hall_bar_context(hallbar.current.get(), hall_sign),
+        "hall_bar": _hall_bar(hallbar, hall_sign),
         "setpoints": {"field_T": h, "start_K": t0, "stop_K": t1},
         "quantities": _hall_quantities(hallbar, cryostat),
     }
@@ -218,7 +229,7 @@ def field_loop(
     context = {
         "measurement": "field_loop",
         "sample": sample_context(sample),
-        "hall_bar": hall_bar_context(hallbar.current.get(), hall_sign),
+        "hall_bar": _hall_bar(hallbar, hall_sign),
         "setpoints": {"temperature_K": t, "field_max_T": h_max, "field_step_T": dh},
         "quantities": _hall_quantities(hallbar, cryostat),
     }
@@ -364,7 +375,7 @@ def amr_rotation(
     context = {
         "measurement": "amr",
         "sample": sample_context(sample),
-        "hall_bar": hall_bar_context(hallbar.current.get()),
+        "hall_bar": _hall_bar(hallbar),
         "setpoints": {"temperature_K": t, "field_T": h},
         "rotation": {"plane": plane, "angle_name": "theta" if plane == "(001)" else "phi"},
         "quantities": {**_hall_quantities(hallbar, cryostat), rotator.angle.name: "angle"},
