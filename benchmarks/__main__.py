@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import amr, catalog, demo, devices, epics, reduce, xas
+from . import amr, catalog, demo, devices, epics, find_runs, reduce, xas
 
 
 def _print(title: str, figures: dict[str, float]) -> None:
@@ -25,6 +25,7 @@ def main() -> None:
     _print("EPICS devices over Channel Access", epics.run(points=601 if scale == 1 else 201))
     _print("read_run", catalog.run(step=0.04 if scale == 1 else 0.2))
     _print("sloxide reduce", reduce.run(loops=24 if scale == 1 else 8))
+    _print("find_runs", find_runs.run(n_runs=2000 if scale == 1 else 200))
     if not args.quick:  # the quick suite runs in CI, where the tests already run the demo
         _print("sloxide demo", demo.run())
 
