@@ -56,6 +56,8 @@ FORMATS = ("netcdf", "zarr", "csv")
 SIDECAR_SUFFIX = ".sloxide.json"
 _JSON_ATTRS = "sloxide_json_attrs"
 _SIDECAR_KIND = "sloxide CSV export"
+# The one row of a CSV export of 0-d variables only (a Curie temperature).
+_ROW_DIM = "sloxide_row"
 _FORCE = "pass --force (overwrite=True) to replace it, or choose another path"
 # What a Zarr store (format 2 or 3) holds: metadata files, and inside an array its chunks.
 _ZARR_METADATA = frozenset({"zarr.json", ".zgroup", ".zarray", ".zattrs", ".zmetadata"})
@@ -420,13 +422,11 @@ def _label(ds: xr.Dataset, name: Any) -> str:
 
 
 def _to_csv(ds: xr.Dataset, path: Path, overwrite: bool) -> None:
-    dims = {v.dims for v in ds.data_vars.values()}
-    if len(dims) > 1:
-        raise SloxideError(
-            f"CSV holds one table: the variables are on different dims {sorted(dims)}; "
-            "export netcdf or zarr instead"
-        )
-    table = ds.to_dataframe()
+    # Stored results mix dims (0-d R0 beside rho_ahe(branch, field)): the table is on
+    # all of them, each variable repeated along the dims it lacks, and the sidecar
+    # records every variable's own dims and dtype to take it back.
+    table_ds = ds if ds.dims else ds.expand_dims(_ROW_DIM)
+    table = table_ds.to_dataframe()
     names = {_label(ds, name): str(name) for name in [*table.index.names, *table.columns]}
     table.columns = [_label(ds, name) for name in table.columns]
     table.index.names = [_label(ds, name) for name in table.index.names]
@@ -438,6 +438,8 @@ def _to_csv(ds: xr.Dataset, path: Path, overwrite: bool) -> None:
         "coords": [str(name) for name in ds.coords if name not in ds.dims],
         "attrs": ds.attrs,
         "variables": {str(name): dict(v.attrs) for name, v in ds.variables.items()},
+        "dims": {str(name): [str(d) for d in v.dims] for name, v in ds.variables.items()},
+        "dtypes": {str(name): v.dtype.str for name, v in ds.variables.items()},
     }
     staged_table, staged_sidecar = _temporary(path), _temporary(sidecar_path(path))
     with _cleanup(staged_table, staged_sidecar):
@@ -451,6 +453,7 @@ def _to_csv(ds: xr.Dataset, path: Path, overwrite: bool) -> None:
 
 
 def _open_csv(path: Path, sidecar: Path) -> xr.Dataset:
+    import numpy as np
     import pandas as pd
 
     meta = json.loads(sidecar.read_text())
@@ -459,8 +462,31 @@ def _open_csv(path: Path, sidecar: Path) -> xr.Dataset:
     table = pd.read_csv(path, index_col=list(range(len(meta["index"]))))
     table = table.rename(columns=meta["names"])
     table.index.names = [meta["names"].get(n, n) for n in meta["index"]]
-    ds = xr.Dataset.from_dataframe(table)
+    # The rows are in the Dataset's order; a MultiIndex sorts its labels ("down" < "up").
+    order = {
+        name: pd.unique(table.index.get_level_values(i))
+        for i, name in enumerate(table.index.names)
+    }
+    ds = xr.Dataset.from_dataframe(table).reindex(order)
     ds = ds.set_coords([name for name in meta["coords"] if name in ds.data_vars])
+    if "dims" in meta:  # each variable back on its own dims, in its own dtype
+        variables = {}
+        for name, dims in meta["dims"].items():
+            variable = ds[name].variable
+            extra = {d: 0 for d in variable.dims if d not in dims}
+            variable = variable.isel(extra).transpose(*dims)
+            dtype = np.dtype(meta["dtypes"][name])
+            if dtype.kind == "U":  # pandas reads an empty string as NaN
+                variable = variable.copy(
+                    data=np.where(pd.isna(variable.values), "", variable.values)
+                )
+            if dtype.kind in "biufU":
+                variable = variable.astype(dtype)
+            variables[name] = variable
+        ds = xr.Dataset(
+            {n: v for n, v in variables.items() if n not in ds.coords},
+            coords={n: v for n, v in variables.items() if n in ds.coords},
+        )
     ds.attrs = meta["attrs"]
     for name, attrs in meta["variables"].items():
         if name in ds.variables:
