@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
             run = read_run(catalog[uid])
             angle[key] = run.rotator_angle.values  # the readback, in deg
             amr[key] = run.sloxide.amr().amr  # in % of R_max, as in the paper
-            harmonics[key] = run.sloxide.amr_harmonics()  # 2- and 4-fold, fitted to the AMR
+            harmonics[key] = run.sloxide.amr_harmonics(fit=True)  # 2- and 4-fold, and the model
 
     fig = Figure(figsize=(10, 5), layout="constrained")
     axes = dict(zip(("(001)", "(010)"), fig.subplots(1, 2, sharey=True), strict=True))

@@ -72,10 +72,10 @@ def test_vectorized_stack_equals_per_curve_fits():
         },
         attrs={"units": "percent"},
     )
-    out = amr_harmonics(stack)
+    out = amr_harmonics(stack, fit=True)
     for i in range(3):
         for j in range(2):
-            one = amr_harmonics(stack.isel(temperature=i, sample=j))
+            one = amr_harmonics(stack.isel(temperature=i, sample=j), fit=True)
             for name in ("c0", "c", "omega", "c_stderr", "omega_stderr", "residual_rms", "fit"):
                 np.testing.assert_allclose(
                     out[name].isel(temperature=i, sample=j).values,
@@ -280,3 +280,83 @@ def test_accessor_on_a_rotation_run_with_readback_angles():
     assert raw.c.attrs["units"] == "ohm"
     assert raw.c.sel(harmonic=2).item() == pytest.approx(-250.0 * 0.0015, rel=1e-9)
     assert ds.sloxide.amr().amr.max().item() == pytest.approx(0.0, abs=1e-12)
+
+
+# ------------------------------------------------------------ reference and fit, one pass
+
+
+def _resistance_stack(rng, nan_fraction=0.0):
+    """R_xx rotations (ohm) of 4 × 3 curves, with NaN readings sprinkled in."""
+    r = np.empty((4, 3, THETA.size))
+    for i in range(4):
+        for j in range(3):
+            r[i, j] = 585.0 * (1 + 1e-3 * _curves(THETA, c2=0.1 * (i + 1), w2=4.0 * j))
+    r += 585.0 * 3e-5 * rng.standard_normal(r.shape)
+    r[rng.random(r.shape) < nan_fraction] = np.nan
+    return xr.DataArray(
+        r,
+        dims=("temperature", "sample", "angle"),
+        coords={"angle": ("angle", THETA, {"units": "deg"})},
+        attrs={"units": "ohm"},
+        name="R_xx",
+    )
+
+
+@pytest.mark.parametrize("reference", ["max", "mean", "theta0"])
+@pytest.mark.parametrize("nan_fraction", [0.0, 0.05])
+def test_the_reference_applied_to_the_coefficients_equals_fitting_the_amr(reference, nan_fraction):
+    # AMR = 100·(R − R_ref)/R_ref is linear in R: fitting R and scaling the coefficients
+    # is the same least-squares problem as fitting the AMR array (to rounding).
+    rng = np.random.default_rng(21)
+    stack = _resistance_stack(rng, nan_fraction)
+    if reference == "theta0":
+        stack[..., 0] = stack[..., 0].fillna(585.0)
+    one_pass = amr_harmonics(stack, reference=reference, fit=True)
+    two_steps = amr_harmonics(amr(stack, reference=reference)["amr"], reference=None, fit=True)
+    # The 4-fold term here is noise (c4 ~ 1e-5 %): its phase carries the rounding of R
+    # (1e-16 × 585 Ω) divided by c4, about 1e-10°.
+    for name in ("c0", "c", "omega", "c_stderr", "omega_stderr", "residual_rms", "fit"):
+        np.testing.assert_allclose(
+            one_pass[name].values, two_steps[name].values, rtol=1e-9,
+            atol=1e-8 if name.startswith("omega") else 1e-12, equal_nan=True, err_msg=name,
+        )  # fmt: skip
+    assert one_pass.c.attrs["units"] == "percent"
+
+
+def test_auto_reference_follows_the_units():
+    rng = np.random.default_rng(22)
+    stack = _resistance_stack(rng)
+    auto = amr_harmonics(stack)  # a resistance: the AMR in % of R_max, as the paper
+    assert auto.c.attrs["units"] == "percent" and auto.attrs["reference"] == "max"
+    xr.testing.assert_allclose(auto, amr_harmonics(stack, reference="max"))
+    percent = amr(stack)["amr"]  # already an AMR in %: fitted as it is
+    again = amr_harmonics(percent)
+    assert again.attrs["reference"] == "None"
+    np.testing.assert_allclose(again.c.values, auto.c.values, rtol=1e-9)
+    raw = amr_harmonics(stack, reference=None)
+    assert raw.c.attrs["units"] == "ohm"
+
+
+def test_fit_only_when_asked():
+    y = _da(_curves(THETA))
+    assert "fit" not in amr_harmonics(y)
+    out = amr_harmonics(y, fit=True)
+    model = float(out.c0) + sum(
+        float(out.c.sel(harmonic=k))
+        * np.cos(np.deg2rad(k * THETA - float(out.omega.sel(harmonic=k))))
+        for k in (2, 4)
+    )
+    np.testing.assert_allclose(out.fit.values, model, atol=1e-12)
+
+
+@pytest.mark.parametrize("fit", [False, True])
+def test_dask_reference_and_fit_stay_lazy(fit):
+    import dask
+
+    rng = np.random.default_rng(23)
+    stack = _resistance_stack(rng, 0.02)
+    lazy = stack.chunk({"temperature": 1})
+    with dask.config.set(scheduler=_raise_on_compute):
+        out = amr_harmonics(lazy, fit=fit)
+    assert out.c.chunks is not None
+    xr.testing.assert_allclose(out.compute(), amr_harmonics(stack, fit=fit))

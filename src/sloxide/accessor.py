@@ -620,7 +620,8 @@ class SloxideDatasetAccessor:
         dim: str | None = None,
         harmonics: tuple[int, ...] = (2, 4),
         convention: Literal["signed", "positive"] = "signed",
-        reference: Literal["max", "mean", "theta0"] | None = "max",
+        reference: Literal["auto", "max", "mean", "theta0"] | None = "auto",
+        fit: bool = False,
     ) -> xr.Dataset:
         """Harmonics c0 + Σ c_k·cos(kθ − ω_k) of AMR rotations (AMR: anisotropic magnetoresistance).
 
@@ -635,13 +636,17 @@ class SloxideDatasetAccessor:
         harmonics : tuple of int, default (2, 4)
         convention : {"signed", "positive"}, default "signed"
             "signed" keeps ω_k within ±90° so c_k carries the sign.
-        reference : {"max", "mean", "theta0"} or None, default "max"
+        reference : {"auto", "max", "mean", "theta0"} or None, default "auto"
+            "auto" is "max" for a resistance or resistivity, None for a signal
+            that is already an AMR in %.
+        fit : bool, default False
+            Also return the fitted model ``fit`` on the signal's grid.
 
         Returns
         -------
         xarray.Dataset
             ``c0``, ``c`` and ``omega`` (deg) on dim ``harmonic``, ``c_stderr``,
-            ``omega_stderr``, ``fit``, ``residual_rms``.
+            ``omega_stderr``, ``residual_rms``, and ``fit`` with ``fit=True``.
 
         Examples
         --------
@@ -654,10 +659,14 @@ class SloxideDatasetAccessor:
         array([-0.15,  0.  ])
         """
         y, theta, dim = self._rotation(signal, angle, dim)
-        if reference is not None:
-            y = amr_analysis.amr(y, theta, dim=dim, reference=reference)["amr"]
         return amr_analysis.amr_harmonics(
-            y, theta, dim=dim, harmonics=harmonics, convention=convention
+            y,
+            theta,
+            dim=dim,
+            harmonics=harmonics,
+            convention=convention,
+            reference=reference,
+            fit=fit,
         )
 
     # ------------------------------------------------------------------ X-ray spectra

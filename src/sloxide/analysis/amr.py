@@ -17,7 +17,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, SloxideError
-from ..units import declare_units, units_of, with_attrs
+from ..units import declare_units, parse_units, units_of, with_attrs
 from .chunks import refuse_empty_curves, require_single_chunk
 from .leastsq import require_fittable
 
@@ -78,63 +78,143 @@ def _check_angles(angle: FloatArray, n_params: int) -> None:
         )
 
 
+#: Curves are fitted in blocks of about this many bytes: a block stays in the last-level
+#: cache while its maximum is taken, it is projected on the harmonics and its residual is
+#: summed, so the stack is read from memory about once, whatever the outputs. 8 MB also
+#: keeps the BLAS calls few: a threaded BLAS pays a start-up per call, which dominated
+#: with 2 MB blocks on a busy 2-core machine (measured in benchmarks/amr.py).
+_BLOCK_BYTES = 1 << 23
+
+
+def _group_errors(
+    design: FloatArray, n_harmonics: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Pseudo-inverse (transposed), diagonal of (XᵀX)⁻¹ and its (a_k, b_k) cross terms."""
+    inverse_normal = np.linalg.inv(design.T @ design)
+    cross = np.array([inverse_normal[1 + 2 * j, 2 + 2 * j] for j in range(n_harmonics)])
+    transform = np.asarray(np.linalg.pinv(design).T, dtype=np.float64)
+    return transform, np.asarray(np.diagonal(inverse_normal), dtype=np.float64), cross
+
+
 def _harmonics_kernel(
-    y: FloatArray, design: FloatArray, n_harmonics: int, signed: bool
+    y: FloatArray,
+    design: FloatArray,
+    n_harmonics: int,
+    signed: bool,
+    reference: str | None,
+    zero_index: int,
+    want_fit: bool,
 ) -> tuple[FloatArray, ...]:
-    if np.isinf(y).any():
-        raise DataError("the signal contains ±inf; mark missing readings as NaN")
-    # Residual sums and the ω errors (c⁴) need squares of the signal inside float64.
-    require_fittable(y, "the signal")
     lead = y.shape[:-1]
     n_angle = y.shape[-1]
     n_params = design.shape[1]
     curves = y.reshape(-1, n_angle)
-    finite = np.isfinite(curves)
-    complete = finite.all(axis=-1)
-    coef = np.full((curves.shape[0], n_params), np.nan)
-    fit = np.full_like(curves, np.nan)
-    rss = np.full(curves.shape[0], np.nan)
-    dof = np.zeros(curves.shape[0])
-    inverse_normal = np.full((curves.shape[0], n_params, n_params), np.nan)
-
-    def solve(members: NDArray[np.intp] | slice, pattern: NDArray[np.bool_]) -> None:
-        used = design[pattern]
-        if pattern.sum() <= n_params or np.linalg.matrix_rank(used) < n_params:
-            return  # under-determined: left NaN
-        every = bool(pattern.all())  # avoid copying the block when nothing is missing
-        block = curves[members] if every else curves[members][:, pattern]
-        coef[members] = block @ np.linalg.pinv(used).T
-        fit[members] = coef[members] @ design.T
-        resid = block - (fit[members] if every else fit[members][:, pattern])
-        rss[members] = np.einsum("ij,ij->i", resid, resid)
-        dof[members] = pattern.sum() - n_params
-        inverse_normal[members] = np.linalg.inv(used.T @ used)
-
-    # Complete curves share one pseudo-inverse; the rest are grouped by NaN pattern.
-    if complete.all():
-        solve(slice(None), np.ones(n_angle, dtype=bool))
-    else:
-        solve(np.flatnonzero(complete), np.ones(n_angle, dtype=bool))
-        partial = np.flatnonzero(~complete)
-        patterns, group = np.unique(finite[partial], axis=0, return_inverse=True)
+    n_curves = curves.shape[0]
+    coef = np.empty((n_curves, n_params))
+    rss = np.empty(n_curves)
+    high, total = np.empty(n_curves), np.empty(n_curves)
+    transform, shared_diag, shared_cross = _group_errors(design, n_harmonics)
+    transform = np.ascontiguousarray(transform)
+    design_t = np.ascontiguousarray(design.T)
+    rows = max(1, _BLOCK_BYTES // (8 * max(n_angle, 1)))
+    # One residual buffer for every block: a fresh block-sized temporary each time costs
+    # more in page faults than the arithmetic. The residual is computed, not taken from
+    # |y|² − cᵀ(XᵀX)c, whose cancellation would cost the errors 4 to 10 of their digits.
+    buffer = np.empty((min(rows, n_curves), n_angle))
+    with np.errstate(invalid="ignore", over="ignore"):
+        for start in range(0, n_curves, rows):
+            block = curves[start : start + rows]
+            part = slice(start, start + block.shape[0])
+            if reference == "max":
+                high[part] = block.max(axis=-1)
+            elif reference == "mean":
+                total[part] = block.sum(axis=-1)
+            block_coef = block @ transform
+            coef[part] = block_coef
+            resid = buffer[: block.shape[0]]
+            np.matmul(block_coef, design_t, out=resid)
+            np.subtract(block, resid, out=resid)
+            rss[part] = np.einsum("ij,ij->i", resid, resid)
+    dof = np.full(n_curves, float(n_angle - n_params))
+    diag = np.broadcast_to(shared_diag, (n_curves, n_params)).copy()
+    cross = np.broadcast_to(shared_cross, (n_curves, n_harmonics)).copy()
+    count = np.full(n_curves, float(n_angle))
+    # NaN or ±inf anywhere in a curve makes its residual sum non-finite: such curves are
+    # redone below by NaN pattern (or refused), so the pass above needs no mask of the
+    # stack's size, and what it computed for them is discarded.
+    partial = np.flatnonzero(~np.isfinite(rss))
+    if partial.size:
+        rows_of = curves[partial]
+        if np.isinf(rows_of).any():
+            raise DataError("the signal contains ±inf; mark missing readings as NaN")
+        finite = np.isfinite(rows_of)
+        count[partial] = finite.sum(axis=-1)
+        high[partial] = np.where(finite, rows_of, -np.inf).max(axis=-1)
+        total[partial] = np.where(finite, rows_of, 0.0).sum(axis=-1)
+        high[partial[count[partial] == 0]] = np.nan
+        for target in (coef, rss, diag, cross):
+            target[partial] = np.nan
+        dof[partial] = 0.0
+        # Curves with missing readings are grouped by NaN pattern; each group gets its own
+        # pseudo-inverse (PHYSICS.md §3, "Vectorize").
+        patterns, group = np.unique(finite, axis=0, return_inverse=True)
         for index, pattern in enumerate(patterns):
-            solve(partial[group.ravel() == index], pattern)
+            used = design[pattern]
+            if pattern.sum() <= n_params or np.linalg.matrix_rank(used) < n_params:
+                continue  # under-determined: left NaN
+            members = partial[group.ravel() == index]
+            g_transform, g_diag, g_cross = _group_errors(used, n_harmonics)
+            block = curves[members][:, pattern]
+            coef[members] = block @ g_transform
+            resid = block - coef[members] @ used.T
+            rss[members] = np.einsum("ij,ij->i", resid, resid)
+            dof[members] = pattern.sum() - n_params
+            diag[members], cross[members] = g_diag, g_cross
+    # Residual sums and the ω errors (c⁴) need squares of the signal inside float64. The
+    # coefficients and the residual scale bound a curve's magnitudes to within a factor of
+    # the number of angles, ample against the 1e±50 of FIT_RANGE; no extra pass is needed.
+    with np.errstate(invalid="ignore"):
+        magnitude = np.concatenate([coef, np.sqrt(rss / n_angle)[:, None]], axis=-1)
+    require_fittable(magnitude, "the signal")
     if not np.isfinite(coef).any():
         raise DataError(
             f"no curve has more than {n_params} finite readings (at angles that separate the "
             f"harmonics) for the {n_params}-parameter harmonic fit; measure more angles or "
             "fit fewer harmonics="
         )
+    if reference is not None:
+        # AMR = 100·(R − R_ref)/R_ref is linear in R, so the harmonics of the AMR are those
+        # of R scaled by 100/R_ref, c0 shifted by −100 (PHYSICS.md §3): no AMR array of
+        # the stack's size is ever made.
+        if reference == "max":
+            ref = high
+        elif reference == "mean":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ref = total / count
+        else:
+            ref = curves[:, zero_index]
+            if np.isnan(ref).any():  # else every AMR of that curve would be NaN, silently
+                raise DataError(
+                    "reference='theta0', but the reading at θ = 0° is NaN in at least one "
+                    "curve; use reference='max' or 'mean', or drop that curve"
+                )
+        if (ref == 0).any():
+            raise DataError(
+                f"the AMR reference ({reference}) is 0 in a curve, so the AMR is undefined; "
+                "check the signal is a resistance, or pass reference=None"
+            )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = 100.0 / ref
+        coef *= scale[:, None]
+        coef[:, 0] -= 100.0
+        rss *= scale**2
     with np.errstate(invalid="ignore", divide="ignore"):
         variance = np.where(dof > 0, rss / dof, np.nan)
     c0 = coef[:, 0]
     a, b = coef[:, 1::2], coef[:, 2::2]
-    diag = np.diagonal(inverse_normal, axis1=1, axis2=2)
     var_a = variance[:, None] * diag[:, 1::2]
     var_b = variance[:, None] * diag[:, 2::2]
-    cov_ab = variance[:, None] * np.stack(
-        [inverse_normal[:, 1 + 2 * j, 2 + 2 * j] for j in range(n_harmonics)], axis=-1
-    )
+    cov_ab = variance[:, None] * cross
     c = np.hypot(a, b)
     # A pure −cos kθ fits b = ±1e-17 (or −0.0): the pseudo-inverse's rounding, not a
     # direction, yet it would put ω on either side of atan2's cut at ±180°. Components
@@ -154,17 +234,18 @@ def _harmonics_kernel(
         flip = (omega > np.pi / 2) | (omega <= -np.pi / 2)
         omega = np.where(flip, omega - np.copysign(np.pi, omega), omega)
         c = np.where(flip, -c, c)
-    c0_err = np.sqrt(variance * diag[:, 0])
-    return (
+    outputs = (
         c0.reshape(lead),
-        c0_err.reshape(lead),
+        np.sqrt(variance * diag[:, 0]).reshape(lead),
         c.reshape(*lead, n_harmonics),
         c_err.reshape(*lead, n_harmonics),
         np.rad2deg(omega).reshape(*lead, n_harmonics),
         np.rad2deg(omega_err).reshape(*lead, n_harmonics),
-        fit.reshape(y.shape),
         np.sqrt(variance).reshape(lead),
     )
+    if want_fit:
+        return (*outputs, (coef @ design.T).reshape(y.shape))
+    return outputs
 
 
 def _angle_of(signal: xr.DataArray, angle: xr.DataArray | None, dim: str) -> xr.DataArray:
@@ -188,19 +269,22 @@ def amr_harmonics(
     dim: str = "angle",
     harmonics: Sequence[int] = (2, 4),
     convention: Literal["signed", "positive"] = "signed",
+    reference: Literal["auto", "max", "mean", "theta0"] | None = "auto",
+    fit: bool = False,
 ) -> xr.Dataset:
     """Fit c0 + Σ_k c_k·cos(kθ − ω_k) to AMR curves by linear least squares.
 
     The design matrix [1, cos kθ, sin kθ, ...] is pseudo-inverted once (once
     per NaN pattern) and applied to the whole stack with one contraction
     (PHYSICS.md §3, "Vectorize"). c_k = hypot(a_k, b_k), ω_k = atan2(b_k, a_k);
-    maxima lie at θ = ω_k/k + j·360°/k.
+    maxima lie at θ = ω_k/k + j·360°/k. The stack is read once, in cache-sized
+    blocks, and the AMR normalization is applied to the coefficients, so no
+    array of the stack's size is made unless ``fit=True`` asks for the model.
 
     Parameters
     ----------
     signal : xarray.DataArray
-        R_xx, ρ_xx or AMR % over ``dim``, any units; the outputs ``c0``, ``c``
-        and ``fit`` keep them.
+        R_xx, ρ_xx or AMR % over ``dim``, any units.
     angle : xarray.DataArray, optional
         1-D angles along ``dim`` in any angle units; default the ``dim``
         coordinate. 0° and 360° must not both be present.
@@ -211,13 +295,22 @@ def amr_harmonics(
         "positive": c_k ≥ 0 and ω_k in (−180°, 180°]. "signed": ω_k in
         (−90°, 90°] and c_k takes the sign, so a sign inversion of the cos kθ term
         (C10/L2 between 5 and 20 K) shows as a sign change of c_k.
+    reference : {"auto", "max", "mean", "theta0"} or None, default "auto"
+        Fit the AMR in % relative to this reading of each curve (as the paper
+        does, PHYSICS.md §3), or the signal in its own units (None). "auto":
+        "max" for a resistance or resistivity, None for a dimensionless signal
+        (an AMR already in %).
+    fit : bool, default False
+        Also return the fitted model on the signal's grid (an array of the
+        stack's size).
 
     Returns
     -------
     xarray.Dataset
         ``c0`` (...), ``c`` and ``omega`` on dim ``harmonic`` (omega in deg),
-        ``c_stderr``, ``omega_stderr`` (deg), ``c0_stderr``, ``fit`` (..., dim)
-        and ``residual_rms``. Standard errors come from
+        ``c_stderr``, ``omega_stderr`` (deg), ``c0_stderr``, ``residual_rms``,
+        and ``fit`` (..., dim) with ``fit=True``; in % with a reference, else
+        in the signal's units. Standard errors come from
         Cov = σ̂²·(XᵀX)⁻¹ with σ̂² = RSS/(N − p).
 
     Raises
@@ -259,46 +352,74 @@ def amr_harmonics(
     values = np.asarray(angle_deg.values, dtype=float)
     _check_angles(values, 1 + 2 * len(ks))
     design = design_matrix(values, ks)
-    units = units_of(signal) or "1"
+    resolved = _resolve_reference(reference, signal)
+    zero_index = _zero_index(values) if resolved == "theta0" else -1
+    if resolved is not None:
+        refuse_empty_curves(
+            signal, dim, str(signal.name), "AMR needs at least one reading: drop that curve first"
+        )
+    units = "percent" if resolved is not None else units_of(signal) or "1"
+    core = [[], [], ["harmonic"], ["harmonic"], ["harmonic"], ["harmonic"], []]
     outputs = xr.apply_ufunc(
         _harmonics_kernel,
         signal.astype(float, copy=False),
         input_core_dims=[[dim]],
-        output_core_dims=[
-            [],
-            [],
-            ["harmonic"],
-            ["harmonic"],
-            ["harmonic"],
-            ["harmonic"],
-            [dim],
-            [],
-        ],
-        kwargs={"design": design, "n_harmonics": len(ks), "signed": convention == "signed"},
+        output_core_dims=core + [[dim]] if fit else core,
+        kwargs={
+            "design": design,
+            "n_harmonics": len(ks),
+            "signed": convention == "signed",
+            "reference": resolved,
+            "zero_index": zero_index,
+            "want_fit": bool(fit),
+        },
         dask="parallelized",
-        output_dtypes=[float] * 8,
+        output_dtypes=[float] * (len(core) + bool(fit)),
         dask_gufunc_kwargs={"output_sizes": {"harmonic": len(ks)}},
     )
-    c0, c0_err, c, c_err, omega, omega_err, fit, rms = outputs
+    c0, c0_err, c, c_err, omega, omega_err, rms = outputs[:7]
+    variables = {
+        "c0": c0.pipe(with_attrs, units=units, long_name="isotropic term c0"),
+        "c0_stderr": c0_err.pipe(with_attrs, units=units, long_name="standard error of c0"),
+        "c": c.pipe(with_attrs, units=units, long_name="harmonic amplitude c_k"),
+        "c_stderr": c_err.pipe(with_attrs, units=units, long_name="standard error of c_k"),
+        "omega": omega.pipe(with_attrs, units="deg", long_name="harmonic phase ω_k"),
+        "omega_stderr": omega_err.pipe(with_attrs, units="deg", long_name="standard error of ω_k"),
+        "residual_rms": rms.pipe(with_attrs, units=units, long_name="residual standard deviation"),
+    }
+    if fit:
+        variables["fit"] = outputs[7].pipe(with_attrs, units=units, long_name="harmonic model")
     out = xr.Dataset(
-        {
-            "c0": c0.pipe(with_attrs, units=units, long_name="isotropic term c0"),
-            "c0_stderr": c0_err.pipe(with_attrs, units=units, long_name="standard error of c0"),
-            "c": c.pipe(with_attrs, units=units, long_name="harmonic amplitude c_k"),
-            "c_stderr": c_err.pipe(with_attrs, units=units, long_name="standard error of c_k"),
-            "omega": omega.pipe(with_attrs, units="deg", long_name="harmonic phase ω_k"),
-            "omega_stderr": omega_err.pipe(
-                with_attrs, units="deg", long_name="standard error of ω_k"
-            ),
-            "fit": fit.pipe(with_attrs, units=units, long_name="harmonic model"),
-            "residual_rms": rms.pipe(
-                with_attrs, units=units, long_name="residual standard deviation"
-            ),
-        },
+        variables,
         coords={"harmonic": ("harmonic", ks, {"long_name": "harmonic order k"})},
-        attrs={"convention": convention},
+        attrs={"convention": convention, "reference": str(resolved)},
     )
     return out.assign_coords({dim: signal[dim]}) if dim in signal.coords else out
+
+
+def _resolve_reference(reference: str | None, signal: xr.DataArray) -> str | None:
+    """The AMR reference, with "auto" resolved from the signal's units."""
+    if reference is None or reference in AMR_REFERENCES:
+        return reference
+    if reference != "auto":
+        raise SloxideError(
+            f"reference must be 'auto', one of {AMR_REFERENCES} or None, got {reference!r}"
+        )
+    dimensionless = parse_units(units_of(signal) or "1").dimensionless
+    return None if dimensionless else "max"
+
+
+def _zero_index(angle_deg: FloatArray) -> int:
+    """The index of the reading at θ = 0° (mod 360°), for reference="theta0"."""
+    # A NaN angle must not be taken for 0°: argmin would pick it.
+    wrapped = np.abs((angle_deg + 180.0) % 360.0 - 180.0)
+    wrapped = np.where(np.isfinite(wrapped), wrapped, np.inf)
+    if wrapped.size == 0 or wrapped.min() > 1e-6:
+        raise DataError(
+            "reference='theta0' needs a reading at θ = 0°; none was found: use "
+            "reference='max' or 'mean'"
+        )
+    return int(np.argmin(wrapped))
 
 
 def _amr_kernel(y: FloatArray, reference: str, zero_index: int) -> FloatArray:
@@ -376,17 +497,7 @@ def amr(
     angle_deg = np.asarray(_angle_of(signal, angle, dim).values, dtype=float)
     if np.isinf(angle_deg).any():  # NaN is a missing angle; inf is corrupt (DESIGN.md)
         raise DataError("the angle holds ±inf; mark unknown angles as NaN or drop them")
-    zero_index = -1
-    if reference == "theta0":
-        # A NaN angle must not be taken for 0°: argmin would pick it (issue 8).
-        wrapped = np.abs((angle_deg + 180.0) % 360.0 - 180.0)
-        wrapped = np.where(np.isfinite(wrapped), wrapped, np.inf)
-        if wrapped.size == 0 or wrapped.min() > 1e-6:
-            raise DataError(
-                "reference='theta0' needs a reading at θ = 0°; none was found: use "
-                "reference='max' or 'mean'"
-            )
-        zero_index = int(np.argmin(wrapped))
+    zero_index = _zero_index(angle_deg) if reference == "theta0" else -1
     refuse_empty_curves(
         signal, dim, str(signal.name), "AMR needs at least one reading: drop that curve first"
     )
