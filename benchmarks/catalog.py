@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import tempfile
+from typing import Any
 
 
-def run(step: float = 0.04) -> dict[str, float]:
+def run(step: float = 0.04) -> dict[str, Any]:
     """Write one ±9 T field loop in ``step`` (T) to a fresh embedded catalog; time both reads."""
     from bluesky import RunEngine
 
@@ -14,7 +15,7 @@ def run(step: float = 0.04) -> dict[str, float]:
     from sloxide.io import read_run
     from sloxide.plans import field_loop
 
-    from .timing import best_of
+    from .timing import at_most, best_of
 
     catalog = open_catalog(tempfile.mkdtemp(), create=True)
     lab = sim_lab(SimWorld(sample="C10/L6", seed=0))
@@ -28,5 +29,6 @@ def run(step: float = 0.04) -> dict[str, float]:
         "events": client.metadata["stop"]["num_events"]["primary"],
         "plain Tiled read (s)": plain,
         "read_run (s)": ours,
-        "read_run / plain read (target <= 1.2)": ours / plain,
+        # Two reads of a few ms each: ±25 % between runs on a shared machine.
+        "read_run / plain read": at_most(1.2, ours / plain, 0.25),
     }

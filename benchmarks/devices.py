@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
-def run(points: int = 1801) -> dict[str, float]:
+def run(points: int = 1801) -> dict[str, Any]:
     """Time the same list scan on the sim Hall bar/magnet and on ophyd.sim's det/motor."""
     import bluesky.plans as bp
     from bluesky import RunEngine
@@ -13,7 +15,7 @@ def run(points: int = 1801) -> dict[str, float]:
 
     from sloxide.devices.sim import SimWorld, sim_lab
 
-    from .timing import best_of
+    from .timing import at_least, best_of
 
     lab = sim_lab(SimWorld(sample="C10/L6", mode="instant", seed=0))
     half = (points - 1) // 4
@@ -27,5 +29,6 @@ def run(points: int = 1801) -> dict[str, float]:
         "events": len(fields),
         "sim field loop (events/s)": len(fields) / ours,
         "bare ophyd.sim list_scan (events/s)": len(fields) / bare,
-        "sim / bare events per second (target >= 0.8)": bare / ours,
+        # The RunEngine's own cost dominates both; ±15 % between runs.
+        "sim / bare events per second": at_least(0.8, bare / ours, 0.15),
     }
