@@ -118,12 +118,20 @@ def test_the_profile_in_ipython_gives_a_run_engine_devices_and_plans(tmp_path):
     cell = "\n".join(
         [
             f"%run -i {STARTUP}",
-            "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5))",
-            "print('RESULT', uid, catalog[uid].metadata['stop']['exit_status'], len(RE.suspenders))",
+            "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5,"
+            " sample='C10/L6'))",
+            "print('RESULT', uid, catalog[uid].metadata['stop']['exit_status'], len(RE.suspenders),"
+            " bec, RE.waiting_hook)",
         ]
     )
     env = {**os.environ, "SLOXIDE_CATALOG": str(tmp_path / "catalog")}
-    env.pop("SLOXIDE_DEVICES", None)
+    for name in (
+        "SLOXIDE_DEVICES",
+        "SLOXIDE_FEEDBACK",
+        "SLOXIDE_LIVE",
+        "SLOXIDE_LIVE_DRAIN_TIMEOUT",
+    ):
+        env.pop(name, None)
     out = subprocess.run(
         [sys.executable, "-m", "IPython", "--quick", "--no-banner", "--colors=nocolor"]
         + ["-c", cell],
@@ -135,15 +143,22 @@ def test_the_profile_in_ipython_gives_a_run_engine_devices_and_plans(tmp_path):
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT")]
     assert lines, out.stdout[-2000:] + out.stderr[-2000:]
-    _, uid, status, suspenders = lines[0].split()
+    _, uid, status, suspenders, bec, waiting_hook = lines[0].split()
     assert status == "success"
     assert int(suspenders) == 3  # quench, temperature excursion, beam dump
+    assert (bec, waiting_hook) == ("None", "None")  # `ipython -c`: nobody at the prompt
+    # The session exits, after reducing the run it ended with (issue 21 item 3).
+    assert out.returncode == 0, out.stderr[-2000:]
     from sloxide.catalog import open_catalog
     from sloxide.io import read_run
+    from sloxide.results import read_results
 
-    ds = read_run(uid, catalog=open_catalog(tmp_path / "catalog"))
+    catalog = open_catalog(tmp_path / "catalog")
+    ds = read_run(uid, catalog=catalog)
     assert ds.sizes["time"] == len(loop_fields(1.0, 0.5))
     assert ds["cryostat_field"].attrs["units"] == "T"
+    stored = read_results(uid, catalog=catalog)
+    assert stored is not None and {"ahe", "mr"} <= set(stored.attrs["methods"])
 
 
 # --------------------------------------------------------------------------- queueserver

@@ -702,13 +702,16 @@ def install_feedback(RE: Any, *, enabled: bool | None = None) -> Any:
 
 
 def _matplotlib_in_ipython() -> None:
+    """Run IPython's event loop for an interactive matplotlib backend, so plots update live."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
-    if shell is None:
+    if shell is None or not _interactive():  # Agg, inline: drawn, shown at most per cell
         return
+    import matplotlib
+
     try:
-        shell.enable_matplotlib()  # the configured backend; with a GUI, its event loop
-    except Exception as exc:  # no display, no GUI toolkit: plots are drawn, not shown
+        shell.enable_matplotlib(matplotlib.get_backend().lower())
+    except Exception as exc:  # e.g. the GUI toolkit is missing: plots are drawn, not shown
         logger.warning("sloxide: live plots stay hidden (%s: %s)", type(exc).__name__, exc)
 
 

@@ -1,0 +1,314 @@
+"""The plans/ profile in a real IPython session: it exits, every run is accounted for,
+and a person at the prompt gets live feedback (issue 21 item 3, issue 20 item 3).
+
+The sessions are real ``python -m IPython`` subprocesses on an embedded catalog; a hang
+is a failure (``subprocess.TimeoutExpired``), not a stuck test run. The catalog is read
+back in this process afterwards, as any later user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from services import ROOT
+
+from sloxide.callbacks import (
+    FEEDBACK_ENV,
+    NOT_REDUCED_KEY,
+    FollowPlanHints,
+    feedback_wanted,
+    install_feedback,
+    interactive_session,
+)
+from sloxide.errors import SloxideError
+
+pytest.importorskip("IPython")
+
+STARTUP = Path(ROOT) / "plans" / "00-startup.py"
+#: The session of the issue, verbatim.
+SESSION = (
+    f"%run -i {STARTUP}\n"
+    "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5))"
+)
+#: Generous for a shared 2-core machine (a session takes 10-30 s); a hang never ends.
+SESSION_TIMEOUT_S = 240
+
+
+def ipython(
+    cell: str, catalog: Path, cwd: Path, *, interactive: bool = False, **env: str
+) -> subprocess.CompletedProcess:
+    """Run ``cell`` in a fresh IPython (``-c``), or type it into ``ipython -i`` (stdin)."""
+    environment = {**os.environ, "SLOXIDE_CATALOG": str(catalog), "MPLBACKEND": "Agg", **env}
+    for name in ("SLOXIDE_DEVICES", "SLOXIDE_LIVE", "SLOXIDE_LIVE_DRAIN_TIMEOUT"):
+        if name not in env:
+            environment.pop(name, None)
+    if FEEDBACK_ENV not in env:
+        environment.pop(FEEDBACK_ENV, None)
+    command = [sys.executable, "-m", "IPython", "--quick", "--no-banner", "--colors=nocolor"]
+    if interactive:
+        command += ["-i", str(STARTUP)]
+    else:
+        command += ["-c", cell]
+    return subprocess.run(
+        command,
+        input=cell + "\nexit\n" if interactive else None,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=SESSION_TIMEOUT_S,
+        cwd=cwd,
+    )
+
+
+def tagged(out: subprocess.CompletedProcess, tag: str) -> str:
+    """What the session printed after ``tag`` (at a prompt, ``In [2]: TAG ...``)."""
+    found = re.findall(rf"(?:^|: ){tag} (.*)$", out.stdout, flags=re.MULTILINE)
+    assert found, f"no {tag} line\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return found[-1]
+
+
+def runs(catalog):
+    return [uid for uid in catalog if "start" in catalog[uid].metadata]
+
+
+# --------------------------------------------------------------------------- exit
+
+
+def test_the_session_of_the_issue_exits_and_its_run_is_accounted_for(tmp_path):
+    """Before the fix: "This portal is not running", then a hang (2 runs of 3)."""
+    from sloxide.batch import find_jobs
+    from sloxide.catalog import open_catalog
+    from sloxide.results import read_results
+
+    out = ipython(SESSION, tmp_path / "catalog", tmp_path)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert "portal is not running" not in out.stdout + out.stderr
+    assert "Transient Scan ID" not in out.stdout  # no live table: nobody is watching
+
+    catalog = open_catalog(tmp_path / "catalog")
+    (uid,) = runs(catalog)
+    assert catalog[uid].metadata["stop"]["exit_status"] == "success"
+    # No sample: no thickness, so no resistivity, so no AHE. The reduction failed, and
+    # says so on the run; no results are stored, so `sloxide reduce` still has it to do.
+    assert read_results(uid, catalog=catalog) is None
+    note = catalog[uid].metadata[NOT_REDUCED_KEY]
+    assert note["status"] == "not reduced"
+    assert "thickness" in note["reason"]
+    jobs, _ = find_jobs(catalog)
+    assert [job.uids for job in jobs] == [(uid,)]
+
+
+def test_a_drain_past_its_deadline_still_exits_and_sloxide_reduce_finishes_it(tmp_path):
+    """A reduction still running at exit: exit waits the drain timeout, not the reduction."""
+    from sloxide.catalog import open_catalog
+    from sloxide.results import read_results
+
+    cell = "\n".join(
+        [
+            f"%run -i {STARTUP}",
+            # A reduction that would take ten minutes: the exit must not wait for it.
+            "import time, sloxide.callbacks as cb",
+            "cb.reduce_run = lambda ds, reduce=cb.reduce_run: (time.sleep(600), reduce(ds))[1]",
+            "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5,"
+            " sample='C10/L6'))",
+            "print('RAN', uid, time.monotonic(), flush=True)",
+        ]
+    )
+    out = ipython(cell, tmp_path / "catalog", tmp_path, SLOXIDE_LIVE_DRAIN_TIMEOUT="2")
+    ended = time.monotonic()
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    uid, ran = tagged(out, "RAN").split()
+    # Exit took the drain timeout (2 s) plus the interpreter's teardown, not 600 s.
+    assert ended - float(ran) < 60
+    assert "finishing 1 live reduction(s) before exit" in out.stderr
+    assert "not reduced before exit" in out.stderr
+
+    catalog = open_catalog(tmp_path / "catalog")
+    assert catalog[uid].metadata["stop"]["exit_status"] == "success"
+    assert read_results(uid, catalog=catalog) is None
+    note = catalog[uid].metadata[NOT_REDUCED_KEY]
+    assert note["status"] == "not reduced"
+    assert "session ended before it was reduced (drain timeout 2 s)" in note["reason"]
+
+    reduced = subprocess.run(
+        [sys.executable, "-m", "sloxide.cli", "reduce", "--catalog", str(tmp_path / "catalog")]
+        + ["--out", str(tmp_path / "summary")],
+        capture_output=True,
+        text=True,
+        timeout=SESSION_TIMEOUT_S,
+        cwd=tmp_path,
+    )
+    assert reduced.returncode == 0, reduced.stdout + reduced.stderr
+    stored = read_results(uid, catalog=catalog)
+    assert stored is not None and {"ahe", "mr"} <= set(stored.attrs["methods"])
+    assert abs(float(stored["coercive_field"].mean())) < 1.0  # a 1 T loop's H_c, in T
+
+
+def test_a_bad_drain_timeout_is_one_clear_error(tmp_path):
+    out = ipython(
+        f"%run -i {STARTUP}", tmp_path / "catalog", tmp_path, SLOXIDE_LIVE_DRAIN_TIMEOUT="soon"
+    )
+    assert "SLOXIDE_LIVE_DRAIN_TIMEOUT='soon' must be a number of seconds" in (
+        out.stdout + out.stderr
+    )
+
+
+# --------------------------------------------------------------------------- feedback
+
+
+def test_feedback_is_off_outside_an_interactive_session(monkeypatch):
+    from bluesky import RunEngine
+
+    monkeypatch.delenv(FEEDBACK_ENV, raising=False)
+    assert not interactive_session()  # pytest: no IPython shell
+    RE = RunEngine({})
+    assert install_feedback(RE) is None
+    assert RE.waiting_hook is None
+    assert feedback_wanted({FEEDBACK_ENV: "auto"}) is False
+
+
+@pytest.mark.parametrize(
+    ("value", "wanted"),
+    [("1", True), ("on", True), ("true", True), ("0", False), ("off", False), ("", False)],
+)
+def test_the_feedback_override(value, wanted):
+    assert feedback_wanted({FEEDBACK_ENV: value}) is wanted
+
+
+def test_a_bad_feedback_value_says_what_to_write():
+    with pytest.raises(SloxideError, match="use 1 .* 0 .* or auto"):
+        feedback_wanted({FEEDBACK_ENV: "maybe"})
+
+
+def test_the_queueserver_worker_is_never_interactive(monkeypatch):
+    qs = pytest.importorskip("bluesky_queueserver.manager.profile_tools")
+    monkeypatch.setenv(qs._env_re_worker_active, "true")
+    assert qs.is_re_worker_active()
+    assert not interactive_session()
+
+
+#: Per plan: (x axis, the other dimension fields, the plotted fields).
+TRANSPORT = ["hallbar_R_xx", "hallbar_R_xy"]
+EXPECTED = {
+    "rt_sweep": ("cryostat_temperature", ["cryostat_field"], TRANSPORT),
+    "field_loop": ("cryostat_field", ["cryostat_temperature"], TRANSPORT),
+    "fc_magnetization": ("cryostat_temperature", ["cryostat_field"], ["cryostat_moment"]),
+    "amr_rotation": ("rotator_angle", ["cryostat_temperature", "cryostat_field"], TRANSPORT),
+    "xas_scan": ("beamline_energy", ["beamline_incidence_angle"], ["beamline_tey"]),
+    "xld_scan": ("beamline_energy", ["beamline_incidence_angle"], ["beamline_tey"]),
+}
+
+
+@pytest.fixture()
+def agg():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")  # no window, ever
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield plt
+    plt.close("all")
+
+
+@pytest.mark.parametrize("plan_name", sorted(EXPECTED))
+def test_each_plan_hints_its_axes_and_the_live_plot_follows(plan_name, agg):
+    from bluesky import RunEngine
+    from bluesky.callbacks.best_effort import BestEffortCallback
+
+    import sloxide.plans as plans
+    from sloxide.devices.sim import SimWorld, sim_lab
+
+    lab = sim_lab(SimWorld(sample="C10/L6"))
+    hb, cr, ro, bl = lab["hallbar"], lab["cryostat"], lab["rotator"], lab["beamline"]
+    plan = {
+        "rt_sweep": lambda: plans.rt_sweep(hb, cr, start=300, stop=280, step=10),
+        "field_loop": lambda: plans.field_loop(hb, cr, field_max=1.0, step=0.5),
+        "fc_magnetization": lambda: plans.fc_magnetization(cr, start=100, stop=90, step=5),
+        "amr_rotation": lambda: plans.amr_rotation(hb, cr, ro, step=60),
+        "xas_scan": lambda: plans.xas_scan(bl, regions=(868.0, 1.0, 872.0)),
+        "xld_scan": lambda: plans.xld_scan(bl, regions=(868.0, 1.0, 872.0)),
+    }[plan_name]
+    documents: list[tuple[str, dict]] = []
+    RE = RunEngine({})
+    RE.subscribe(lambda name, doc: documents.append((name, doc)))
+    bec = BestEffortCallback()
+    RE.subscribe(FollowPlanHints(bec))
+    uids = RE(plan())
+
+    x, fixed, ys = EXPECTED[plan_name]
+    starts = [doc for name, doc in documents if name == "start"]
+    descriptors = [doc for name, doc in documents if name == "descriptor"]
+    assert len(starts) == len(uids) == (2 if plan_name == "xld_scan" else 1)
+    for start, descriptor in zip(starts, descriptors, strict=True):
+        (dimension,) = start["hints"]["dimensions"]
+        fields, stream = dimension
+        assert stream == "primary" and fields == [x, *fixed]
+        assert start["hints"]["fields"] == ys
+        assert set(fields) | set(ys) <= set(descriptor["data_keys"])  # real data keys
+        assert all(descriptor["data_keys"][y]["dtype"] == "number" for y in ys)
+        # The other subscribers see the devices' own hints, untouched.
+        assert descriptor["hints"].get("hallbar", {"fields": []}) == {"fields": []}
+    # BestEffortCallback drew the hinted fields, and only those, against the x axis.
+    labels = [agg.figure(n).get_label() for n in agg.get_fignums()]
+    assert labels == [f"{' '.join(sorted(ys))} vs {x}"]
+    (figure,) = [agg.figure(n) for n in agg.get_fignums()]
+    assert [ax.get_ylabel() for ax in figure.axes] == ys
+    assert figure.axes[-1].get_xlabel() == x  # stacked panels share the x axis
+    assert all(len(line.get_xdata()) > 1 for ax in figure.axes for line in ax.lines)
+
+
+def test_a_plan_without_hinted_fields_is_left_to_best_effort(agg):
+    """bluesky's own plans keep BestEffortCallback's usual choice (the devices' hints)."""
+    from bluesky import RunEngine
+    from bluesky.callbacks.best_effort import BestEffortCallback
+    from bluesky.plans import scan
+
+    from sloxide.devices.sim import SimWorld, sim_lab
+
+    lab = sim_lab(SimWorld())
+    RE = RunEngine({})
+    RE.subscribe(FollowPlanHints(BestEffortCallback()))
+    RE(scan([lab["cryostat"]], lab["rotator"].angle, 0, 10, 3))
+    labels = [agg.figure(n).get_label() for n in agg.get_fignums()]
+    assert labels == ["cryostat_field cryostat_temperature vs rotator_angle"]
+
+
+def test_the_profile_in_an_interactive_session_turns_feedback_on(tmp_path):
+    """``ipython -i plans/00-startup.py``, typed into: detected as a person at the prompt."""
+    cell = "\n".join(
+        [
+            "import json, matplotlib.pyplot as plt",
+            "print('FEEDBACK', type(bec).__name__, type(RE.waiting_hook).__name__)",
+            "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5,"
+            " sample='C10/L6'))",
+            "print('FIGURES', json.dumps([plt.figure(n).get_label() for n in plt.get_fignums()]))",
+        ]
+    )
+    out = ipython(cell, tmp_path / "catalog", tmp_path, interactive=True)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert tagged(out, "FEEDBACK") == "BestEffortCallback ProgressBarManager"
+    assert json.loads(tagged(out, "FIGURES")) == ["hallbar_R_xx hallbar_R_xy vs cryostat_field"]
+    # The live table: the x axis first, the fixed axes, then the hinted fields.
+    header = next(line for line in out.stdout.splitlines() if "seq_num" in line)
+    assert [cell.strip() for cell in header.strip(" |").split("|")] == [
+        "seq_num", "time", "cryostat_field", "cryostat_temperature", "hallbar_R_xx", "hallbar_R_xy",
+    ]  # fmt: skip
+
+
+def test_feedback_forced_on_in_a_script_session(tmp_path):
+    cell = "\n".join(
+        [
+            f"%run -i {STARTUP}",
+            "print('FEEDBACK', type(bec).__name__, type(RE.waiting_hook).__name__)",
+        ]
+    )
+    out = ipython(cell, tmp_path / "catalog", tmp_path, SLOXIDE_FEEDBACK="1")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    assert tagged(out, "FEEDBACK") == "BestEffortCallback ProgressBarManager"
