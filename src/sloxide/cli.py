@@ -222,6 +222,41 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hall_bar(text: str) -> dict[str, float]:
+    try:
+        width, length = (float(v) for v in text.lower().split("x"))
+    except ValueError:
+        width = length = -1.0
+    if not (width > 0 and length > 0):
+        raise UsageError(f"--hall-bar takes WIDTHxLENGTH in µm, e.g. 200x1200; got {text!r}")
+    return {"width_um": width, "length_um": length}
+
+
+def _import(args: argparse.Namespace) -> int:
+    from .multivu import import_multivu
+
+    paths = [Path(p) for p in args.paths]
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"{path} is not a file; pass MultiVu .dat files")
+    from .catalog import default_catalog_directory, open_catalog
+
+    location = args.catalog or default_catalog_directory()
+    catalog = open_catalog(location, create=True)
+    reports = import_multivu(paths, catalog, sample=args.sample, hall_bar=args.hall_bar)
+    for report in reports:
+        logger.info("%s: sha256 %s", report.path, report.sha256)
+        for uid in report.written:
+            print(f"{uid}  {report.path}")
+        if report.skipped:
+            logger.warning(
+                "%s: %d run(s) already in the catalog, not imported again",
+                report.path,
+                len(report.skipped),
+            )
+    return 0
+
+
 def _ls(args: argparse.Namespace) -> int:
     from .batch import parse_query
     from .catalog import _search_terms
@@ -556,6 +591,23 @@ def _parser() -> argparse.ArgumentParser:
         help="replace existing files, or an existing Zarr store; never other directories",
     )
     export.set_defaults(run=_export)
+
+    imp = command("import", "MultiVu .dat files into the catalog, one run per measurement segment")
+    imp.add_argument("paths", nargs="+", metavar="PATH", help="MultiVu .dat files")
+    imp.add_argument("--catalog", default=None, help="directory or Tiled URL")
+    imp.add_argument(
+        "--sample",
+        default=None,
+        help="sample name, e.g. C10/L6 (default: the file's sample material, or its name)",
+    )
+    imp.add_argument(
+        "--hall-bar",
+        type=_hall_bar,
+        default=None,
+        metavar="WIDTHxLENGTH",
+        help="Hall-bar width and voltage-probe spacing in µm, e.g. 200x1200",
+    )
+    imp.set_defaults(run=_import)
 
     ioc = command("ioc", "serve the simulated lab over EPICS Channel Access (a caproto IOC)")
     ioc.add_argument("--prefix", type=_prefix, default="SLX:", help="PV prefix (default SLX:)")

@@ -11,7 +11,9 @@ puts them back, with the ``quantity`` of each variable and the run's
   field loops along temperature, or joins the two runs of an XLD pair into one
   Dataset on dims (``incidence_angle``, ``energy``);
 * :func:`read_results` returns the stored reduction results of a run, with their
-  provenance (:mod:`sloxide.results`).
+  provenance (:mod:`sloxide.results`);
+* :func:`read_multivu` reads a Quantum Design MultiVu ``.dat`` file
+  (:mod:`sloxide.multivu`).
 
 The module needs no acquisition library itself: it reads any Tiled run client
 it is given. A uid is looked up in ``catalog=``, or in the default catalog
@@ -29,6 +31,7 @@ import numpy as np
 import xarray as xr
 
 from .errors import DataError, SloxideError
+from .multivu import read_multivu
 from .results import read_results
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "read_run",
     "read_runs",
     "read_results",
+    "read_multivu",
 ]
 
 #: Unit suffixes of context keys (``temperature_K``, ``incidence_angle_deg``):
