@@ -163,12 +163,12 @@ def result_key(
     method: str,
     raw_uids: Sequence[str],
     parameters: Mapping[str, Any] | None = None,
-    version: str = __version__,
+    version: str | None = None,
 ) -> str:
     """The node key of one reduction: ``<method>-<digest>``.
 
-    The digest covers the storage format too, so results stored in an older
-    format are reduced and stored again once.
+    ``version`` defaults to this sloxide's. The digest covers the storage format
+    too, so results stored in an older format are reduced and stored again once.
 
     Examples
     --------
@@ -180,7 +180,13 @@ def result_key(
     False
     """
     identity = json.dumps(
-        [method, sorted(raw_uids), _jsonable(dict(parameters or {})), version, RESULTS_FORMAT],
+        [
+            method,
+            sorted(raw_uids),
+            _jsonable(dict(parameters or {})),
+            __version__ if version is None else version,
+            RESULTS_FORMAT,
+        ],
         sort_keys=True,
     )
     return f"{method}-{hashlib.sha256(identity.encode()).hexdigest()[:24]}"
@@ -421,7 +427,7 @@ def store_result(
     ...                      "carrier_type": ((), "holes")})
     >>> key = store_result(catalog, result, method="curie_temperature", raw_uids=["a-uid"])
     >>> back = read_results("a-uid", catalog=catalog)
-    >>> float(back.Tc), back.Tc.attrs["units"], str(back.carrier_type), back.attrs["raw_uids"]
+    >>> float(back.Tc), back.Tc.attrs["units"], back.carrier_type.item(), back.attrs["raw_uids"]
     (75.6, 'K', 'holes', ['a-uid'])
     """
     if not isinstance(result, xr.Dataset):
@@ -441,7 +447,7 @@ def store_result(
         "method": method,
         "parameters": _jsonable(dict(parameters or {})),
         "raw_uids": uids,
-        "reduced_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "reduced_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),
     }
     own_attrs = dict(plain.attrs)
     search = {"format": RESULTS_FORMAT, **provenance, **_context(catalog, uids, starts)}
@@ -662,8 +668,6 @@ def _queries(key: str, value: Any) -> list[Any]:
             )
         low, high = (_setpoint_value(v, key, suffix) for v in value)
         return [Comparison("ge", field, min(low, high)), Comparison("le", field, max(low, high))]
-    if isinstance(value, str) and not value[:1].isdigit() and value[:1] not in "+-.":
-        return [Eq(field, value)]  # a text setpoint
     number = _setpoint_value(value, key, suffix)
     tolerance = 1e-9 * max(1.0, abs(number))
     return [
@@ -834,7 +838,7 @@ def collect(
     ...                             sample=sample))
     >>> _ = reduce_catalog(cat)
     >>> tc = collect(cat, "curie_temperature", ["Tc"], by=("sample",))
-    >>> tc.Tc.dims, tc.Tc.attrs["units"], list(tc.sample.values)
+    >>> tc.Tc.dims, tc.Tc.attrs["units"], tc.sample.values.tolist()
     (('sample',), 'K', ['C10/L2', 'C10/L6', 'C2/L6'])
     >>> bool(((tc.Tc > 70) & (tc.Tc < 82)).all())  # PHYSICS.md §7: T_c ≈ 75 K for all
     True
