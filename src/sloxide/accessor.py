@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from .analysis import amr as amr_analysis
-from .analysis import hall, magnetization, mr, scaling, transport, xas
+from .analysis import hall, hysteresis, magnetization, mr, scaling, transport, xas
 from .analysis import xld as xld_analysis
 from .errors import DataError, MissingVariableError
 from .units import check_units, conversion_factors, dequantify, parse_units, units_of
@@ -467,6 +467,62 @@ class SloxideDatasetAccessor:
             model=model,
             temperature_range=temperature_range,
             magnetization=m,
+        )
+
+    def hysteresis(
+        self,
+        moment: Variable = None,
+        *,
+        field: Variable = None,
+        dim: str | None = None,
+        step: Any = None,
+        field_max: Any = None,
+        fit_min_field: Any = None,
+        crossing_window: Any = 0.1,
+    ) -> xr.Dataset:
+        """M(H) hysteresis loop of a VSM or SQUID run, or an imported MultiVu file.
+
+        Takes a raw time-ordered sweep (binned first with :meth:`branches`) or
+        binned branches; removes the linear high-field background. See
+        :func:`sloxide.analysis.hysteresis.hysteresis`.
+
+        Parameters
+        ----------
+        moment : str or xarray.DataArray, optional
+            Default: the variable of quantity or name ``moment``.
+        field : str or xarray.DataArray, optional
+            µ0H of a raw sweep; any field units (T, Oe).
+        dim, step, field_max
+            Passed to :meth:`branches` for a raw sweep.
+        fit_min_field : float or Quantity, optional
+            Lower |µ0H| of the background fit (bare numbers in T); default half
+            the largest field.
+        crossing_window : float or Quantity, default 0.1
+            Half-width (T) of the line fits at the crossings and at zero field.
+
+        Returns
+        -------
+        xarray.Dataset
+            ``coercive_field``, ``exchange_bias``, ``remanence``,
+            ``saturation_moment``, ``background_slope``, ``squareness``,
+            ``moment_corrected`` (branch, field), with ``_stderr``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> h = np.r_[0:251, 249:-251:-1, -249:251] * 200.0  # 0 -> 5 -> -5 -> 5 T, in Oe
+        >>> up = np.r_[np.ones(251), -np.ones(500), np.ones(500)]
+        >>> m = 3e-5 * np.tanh((h - up * 3000) / 1000) + 2e-10 * h
+        >>> ds = xr.Dataset({"field": ("time", h, {"units": "Oe"}),
+        ...                  "moment": ("time", m, {"units": "emu"})})
+        >>> out = ds.sloxide.hysteresis()
+        >>> round(float(out.coercive_field), 3), float(out.saturation_moment)
+        (0.3, 3e-05)
+        """
+        m = self._require("moment", moment, argument="moment")
+        binned = self._binned({"moment": m}, field, dim, step, field_max)
+        return hysteresis.hysteresis(
+            binned["moment"], fit_min_field=fit_min_field, crossing_window=crossing_window
         )
 
     def curie_temperature(
