@@ -30,6 +30,7 @@ the module prints the totals ("N examples fuzzed").
 
 from __future__ import annotations
 
+import argparse
 import collections
 import functools
 import math
@@ -1802,13 +1803,134 @@ def test_ni_valence_needs_the_whole_window_and_no_inf():
         spectrum.copy(data=injected(spectrum.values, [0], np.inf)).sloxide.ni_valence()
 
 
+# ------------------------------------------------- dtypes, offset units: every method at once
+
+#: Each accessor method with the clean input it is fuzzed on above.
+CLEAN_INPUTS: dict[str, tuple[xr.Dataset, dict[str, Any]]] = {
+    "resistivity": (RESISTANCES, {}),
+    "branches": (LOOP, {}),
+    "ahe": (LOOP, {}),
+    "mr": (LOOP, {}),
+    "curie_temperature": (MOMENT, {}),
+    "ahe_scaling": (SCALING, {}),
+    "amr": (ROTATION, {}),
+    "amr_harmonics": (ROTATION, {}),
+    "normalize_xas": (RAW_XAS, {}),
+    "xld": (NORM_PAIR.to_dataset(), {}),
+    "orbital_polarization": (RAW_XAS, {}),
+    "ni_valence": (NORM_PAIR.isel(incidence_angle=0).to_dataset(), {}),
+}
+
+#: Data that are not real numbers, each with how its values are made from the clean ones.
+NOT_REAL: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "datetime64": lambda v: np.round(v).astype("datetime64[s]"),
+    "timedelta64": lambda v: np.round(v).astype("timedelta64[s]"),
+    "complex": lambda v: v.astype(complex) + 1e-3j,
+    "bool": lambda v: v > np.nanmedian(v),
+    "str": lambda v: v.astype(str),
+    "object": lambda v: v.astype(object),
+}
+
+
+@fuzz(1500)
+@given(data=st.data())
+def test_fuzz_dtypes_of_every_method(data: st.DataObject) -> None:
+    # A datetime angle labelled "deg" gave nonsense harmonics; complex data lost their
+    # imaginary part; strings and objects raised TypeError or KeyError from numpy. Any
+    # numeric variable or coordinate of any method's input, made not-real, must give one
+    # SloxideError that names what holds it, and never a result.
+    method = data.draw(st.sampled_from(sorted(CLEAN_INPUTS)), label="method")
+    ds, kwargs = CLEAN_INPUTS[method]
+    names = sorted(
+        name
+        for name, v in ds.variables.items()
+        if v.dtype.kind == "f" and (name in ds.dims or name in ds.data_vars)
+    )
+    name = data.draw(st.sampled_from(names), label="variable")
+    kind = data.draw(st.sampled_from(sorted(NOT_REAL)), label="dtype")
+    values = NOT_REAL[kind](np.asarray(ds[name].values, dtype=float))
+    variable = xr.Variable(ds[name].dims, values, ds[name].attrs)
+    corrupted = (
+        ds.assign_coords({name: variable}) if name in ds.coords else ds.assign({name: variable})
+    )
+    record("dtypes", f"{method}:{kind}")
+    out = Outcome(lambda: getattr(corrupted.sloxide, method)(**kwargs))
+    if out.error is None and name not in _used_by(method):
+        return  # a variable the method does not read: nothing to refuse
+    err = out.error_says("holds", "not real numbers", name, "units", "monotonic", "sort")
+    assert isinstance(err, SloxideError)
+
+
+@functools.cache
+def _used_by(method: str) -> frozenset[str]:
+    """The variables and coordinates a method's clean call reads (those it would refuse)."""
+    ds = CLEAN_INPUTS[method][0]
+    used: set[str] = set()
+    for name in list(ds.data_vars) + list(ds.coords):
+        dropped = ds.drop_vars(name)
+        outcome = Outcome(lambda d=dropped: getattr(d.sloxide, method)())
+        if outcome.error is not None:
+            used.add(name)
+    return frozenset(used)
+
+
+@fuzz(1500)
+@given(
+    number=st.floats(0.1, 50.0),
+    unit=st.sampled_from(["degC", "degF", "delta_degC", "delta_degF", "K", "mK"]),
+)
+def test_fuzz_offset_units_in_a_window(number: float, unit: str) -> None:
+    # A difference in an offset unit was read as an absolute temperature ("5 degC" as a
+    # 278 K window): refused, naming delta_; as a difference it is the same window in K.
+    record("offset units", unit)
+    window = f"{number} {unit}"
+    out = Outcome(lambda: MOMENT.sloxide.curie_temperature(window=window))
+    kelvin = {"delta_degC": 1.0, "delta_degF": 5 / 9, "K": 1.0, "mK": 1e-3}
+    if unit in ("degC", "degF"):
+        err = out.error_says("delta_deg")
+        assert isinstance(err, UnitsError)
+        return
+    # The same window as a plain number of kelvins: the same outcome, error, NaN or T_c.
+    reference = Outcome(lambda: MOMENT.sloxide.curie_temperature(window=number * kelvin[unit]))
+    if reference.error is not None:  # as wide as the sweep
+        assert type(out.error) is type(reference.error), (out.error, reference.error)
+        out.error_says("window")
+        return
+    assert out.warnings == reference.warnings
+    np.testing.assert_allclose(
+        value(out.ok, "Tc"), value(reference.ok, "Tc"), rtol=1e-12, equal_nan=True
+    )
+
+
+@fuzz(3000)
+@given(
+    port=st.one_of(
+        st.integers(-(2**20), 2**20),
+        st.sampled_from(["", "http", "80.5", "0x50", "1e3", " 8080", "65536", "-1"]),
+    )
+)
+def test_fuzz_ports(port: Any) -> None:
+    # "--port 70000" listened on 4464 and 65536 on a random port: 1–65535 or refused.
+    from sloxide.cli import _port
+
+    record("ports", "int" if isinstance(port, int) else "text")
+    text = str(port)
+    try:
+        parsed = _port(text)
+    except argparse.ArgumentTypeError as err:
+        assert "65535" in str(err)
+        assert not (text.strip().isdigit() and 1 <= int(text) <= 65535)
+        return
+    assert 1 <= parsed <= 65535 and parsed == int(text)
+
+
 def test_examples_fuzzed(capsys: pytest.CaptureFixture[str]) -> None:
     """Report how many examples the fuzz tests above ran (issue 8 asks for the number)."""
     if not EXAMPLES:
         pytest.skip("no fuzz test ran in this session")
     lines = [f"  {name:<22} {count:>5}" for name, count in sorted(EXAMPLES.items())]
     with capsys.disabled():
-        print("\nexamples fuzzed per accessor method:")
+        print("\nexamples fuzzed per accessor method (and dtypes, offset units, ports):")
         print("\n".join(lines))
         print(f"  {'total':<22} {sum(EXAMPLES.values()):>5} examples fuzzed")
     assert all(count > 0 for count in EXAMPLES.values())

@@ -26,7 +26,7 @@ from sloxide.errors import SloxideError
 
 EXAMPLES: dict[str, int] = {}
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,  # the first example pays for imports; no example may hang (see below)
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -189,8 +189,9 @@ REGIONS = arg(
     st.sampled_from([
         (866.0,), (866.0, 0.5), (876.0, 0.5, 866.0), (866.0, -0.5, 876.0), (866.0, 0.0, 876.0),
         (866.0, 1e-9, 876.0), (866.0, math.nan, 876.0), ("a", 1, 2), (50.0, 1.0, 60.0),
-        (1990.0, 1.0, 2100.0), 866.0,
+        (1990.0, 1.0, 2100.0), 866.0, math.nan, math.inf, "abc", {"a": 1},
     ]),
+    numeric=False,  # None is valid here: the edge's own regions
 )  # fmt: skip
 EDGE = arg(
     st.sampled_from(["Ni L2", "O K", "Ru M"]),

@@ -286,6 +286,9 @@ def _problem_for(name: str, units: str | None, expected: str) -> str | None:
 def check_units(expected: dict[str, tuple[xr.DataArray | None, str]]) -> None:
     """Check several DataArrays at once; raise one :class:`UnitsError` listing every offender.
 
+    Data that are not real numbers (datetimes, strings, complex, ...) raise a
+    :class:`~sloxide.errors.DataError` first.
+
     Parameters
     ----------
     expected : dict
@@ -306,6 +309,9 @@ def check_units(expected: dict[str, tuple[xr.DataArray | None, str]]) -> None:
       - field: units 'K' are not compatible with 'T' (...); pass the right variable or correct its units attr
       - rho_xy: has no units; set ds['rho_xy'].attrs['units'] to the units the data were recorded in (e.g. 'uohm*cm'), or quantify it with pint-xarray
     """
+    for name, (da, _) in expected.items():
+        if da is not None:
+            _require_real(da, name)
     problems = [
         problem
         for name, (da, units) in expected.items()
