@@ -36,6 +36,10 @@ SCRIPTS = {
         ["C2/L2 orbital polarization P", "O K XLD, Ru t2g", "O K XLD, Ru eg"],
     ),
     "fig5_amr.py": ("fig5_amr.png", ["C2/L6 (001) 5 K c4", "C10/L2 (010) 20 K c2"]),
+    "multivu_import.py": (
+        "multivu_import.png",
+        ["C10/L6 µ0H_C (2 K, imported)", "C10/L6 Δρ_AHE (2 K, imported)", "MPMS3 loop M_s"],
+    ),
 }
 
 # A key-number line: "<label> = <value> <unit> (paper: <the paper's value>)".
