@@ -46,7 +46,7 @@ from bluesky import RunEngine
 from bluesky.plan_stubs import mv, mvr, rd, sleep  # noqa: F401  (plans users may call)
 from bluesky.plans import count, grid_scan, list_scan, rel_scan, scan  # noqa: F401
 
-from sloxide.callbacks import DRAIN_TIMEOUT_S, LiveReduction, install_feedback
+from sloxide.callbacks import DRAIN_TIMEOUT_S, LiveReduction, feedback_wanted, install_feedback
 from sloxide.catalog import open_catalog, subscribe
 from sloxide.devices.definitions import load_devices
 from sloxide.errors import SloxideError
@@ -81,17 +81,19 @@ def _seconds(variable: str, default: float) -> float:
     return value
 
 
+# The environment is checked before anything slow (opening the catalog takes seconds).
+_drain_timeout = _seconds("SLOXIDE_LIVE_DRAIN_TIMEOUT", DRAIN_TIMEOUT_S)
+_feedback = feedback_wanted()  # SLOXIDE_FEEDBACK, else: is a person at the prompt?
+
 RE = RunEngine({})
 catalog = open_catalog(os.environ.get("SLOXIDE_CATALOG") or None, create=True)
 subscribe(RE, catalog)
 if os.environ.get("SLOXIDE_LIVE", "1") != "0":
     # One line of results per run; live.results, live.errors. Created after the catalog's
     # client, so that at exit it finishes (or notes) its reductions before the client closes.
-    live = LiveReduction(
-        catalog, drain_timeout=_seconds("SLOXIDE_LIVE_DRAIN_TIMEOUT", DRAIN_TIMEOUT_S)
-    )
+    live = LiveReduction(catalog, drain_timeout=_drain_timeout)
     RE.subscribe(live)
-bec = install_feedback(RE)  # None unless interactive (or SLOXIDE_FEEDBACK=1)
+bec = install_feedback(RE, enabled=_feedback)  # None unless interactive (or SLOXIDE_FEEDBACK=1)
 
 devices = load_devices(
     _definition_file(os.environ.get("SLOXIDE_DEVICES", "sim-lab")),

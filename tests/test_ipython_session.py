@@ -23,6 +23,7 @@ from sloxide.callbacks import (
     FEEDBACK_ENV,
     NOT_REDUCED_KEY,
     FollowPlanHints,
+    LiveReduction,
     feedback_wanted,
     install_feedback,
     interactive_session,
@@ -312,3 +313,60 @@ def test_feedback_forced_on_in_a_script_session(tmp_path):
     out = ipython(cell, tmp_path / "catalog", tmp_path, SLOXIDE_FEEDBACK="1")
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert tagged(out, "FEEDBACK") == "BestEffortCallback ProgressBarManager"
+
+
+# --------------------------------------------------------------------------- close()
+
+
+def test_close_notes_what_it_could_not_finish_and_lets_sloxide_reduce_do_it(
+    tiled_catalog, monkeypatch
+):
+    """In-process: a reduction slower than the timeout, and an XLD run without its partner."""
+    import threading
+
+    from bluesky import RunEngine
+
+    import sloxide.callbacks as callbacks
+    from sloxide.batch import reduce_catalog
+    from sloxide.catalog import subscribe
+    from sloxide.devices.sim import SimWorld, sim_lab
+    from sloxide.plans import fc_magnetization, xas_scan
+    from sloxide.results import read_results
+
+    release = threading.Event()
+    reduce_run = callbacks.reduce_run
+    monkeypatch.setattr(callbacks, "reduce_run", lambda ds: release.wait(60) and reduce_run(ds))
+    RE = RunEngine({})
+    subscribe(RE, tiled_catalog)
+    live = callbacks.LiveReduction(tiled_catalog, echo=None, figure=False, close_at_exit=False)
+    RE.subscribe(live)
+    lab = sim_lab(SimWorld(sample="C10/L6"))
+    (slow,) = RE(fc_magnetization(lab["cryostat"], start=150, stop=2, step=2, sample="C10/L6"))
+    (lone,) = RE(xas_scan(lab["beamline"], regions=(868.0, 1.0, 872.0), group_uid="half-a-pair"))
+
+    started = time.monotonic()
+    assert sorted(live.close(timeout=0.5)) == sorted([slow, lone])
+    assert time.monotonic() - started < 15  # the timeout, not the reduction
+    release.set()
+    assert live.close() == []  # once only
+    notes = {uid: tiled_catalog[uid].metadata[NOT_REDUCED_KEY] for uid in (slow, lone)}
+    assert notes[slow]["reason"] == live.errors[slow]
+    assert "session ended before it was reduced (drain timeout 0.5 s)" in live.errors[slow]
+    assert "XLD pair" in notes[lone]["reason"]
+    assert read_results(slow, catalog=tiled_catalog) is None
+    # The reduction that was running when close() returned never writes afterwards.
+    time.sleep(1.0)
+    assert read_results(slow, catalog=tiled_catalog) is None and slow not in live.results
+
+    # A run that stops after close() is left to `sloxide reduce` too.
+    (after,) = RE(fc_magnetization(lab["cryostat"], start=150, stop=2, step=2, sample="C10/L6"))
+    monkeypatch.setattr(callbacks, "reduce_run", reduce_run)
+    summary = reduce_catalog(tiled_catalog, query={"uid": slow})
+    assert (summary.reduced, summary.failed) == (1, 0)
+    assert float(read_results(slow, catalog=tiled_catalog, method="curie_temperature").Tc) > 70
+    assert after not in live.results and read_results(after, catalog=tiled_catalog) is None
+
+
+def test_a_bad_drain_timeout_is_refused(tiled_catalog):
+    with pytest.raises(SloxideError, match="drain_timeout must be a number of seconds"):
+        LiveReduction(tiled_catalog, drain_timeout=-1, close_at_exit=False)

@@ -124,7 +124,7 @@ def test_a_callback_error_never_reaches_the_run_engine(live_campaign, caplog):
     # The callback is still alive: the next run is reduced as usual.
     (uid,) = RE(fc_magnetization(lab["cryostat"], start=150, stop=2, step=2, sample="C10/L6"))
     assert live.wait(60)
-    assert uid in live.results and not live.errors
+    assert uid in live.results and uid not in live.errors  # (the earlier test's run is)
 
 
 def test_storing_the_same_result_twice_writes_once(tiled_catalog):

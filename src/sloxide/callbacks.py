@@ -354,14 +354,14 @@ class LiveReduction:
                         raw_uids=list(uids),
                         parameters=result.parameters,
                     )
-            with self._state:  # stored: close() no longer counts this job as left
+            for uid in uids:
+                self.results[uid] = results
+            if self._plot is not None:
+                self._to_draw.append((start, results))
+            if self.echo is not None:
+                self.echo(summary_line(start, results))
+            with self._state:  # done: close() no longer counts it, wait() may return
                 self._current = None
-        for uid in uids:
-            self.results[uid] = results
-        if self.echo is not None:
-            self.echo(summary_line(start, results))
-        if self._plot is not None:
-            self._to_draw.append((start, results))
 
     def _wait_closed(self, uid: str) -> None:
         deadline = time.monotonic() + CATALOG_WAIT_S
@@ -416,7 +416,8 @@ class LiveReduction:
         """Finish the queued reductions within ``timeout`` s, note the rest, stop the worker.
 
         Each run still queued or being reduced when ``timeout`` (default
-        :attr:`drain_timeout`) has passed is noted as not reduced, with the
+        :attr:`drain_timeout`) has passed, and each XAS run still waiting for
+        the other run of its XLD pair, is noted as not reduced, with the
         reason, in :attr:`errors` and on the run in the catalog
         (:data:`NOT_REDUCED_KEY`). ``sloxide reduce`` reduces it later. Runs
         that stop after this are not reduced live. Calling it again does nothing.
@@ -459,6 +460,8 @@ class LiveReduction:
                     left.insert(0, self._current)
                 self._pending.clear()
                 self._state.notify_all()
+            lone = [(uid,) for members in self._groups.values() for uid in members]
+            self._groups.clear()
             if not held:
                 logger.warning(
                     "LiveReduction: a catalog request was still under way after %g s",
@@ -471,6 +474,12 @@ class LiveReduction:
                 )
                 for uid in uids:
                     self.errors.setdefault(uid, reason)
+                if held:
+                    self._note_not_reduced(uids, reason)
+                unreduced.extend(uids)
+            for uids in lone:  # an XLD run whose partner never finished: nothing to pair
+                reason = "the other run of its XLD pair (same group_uid) never finished"
+                self.errors.setdefault(uids[0], reason)
                 if held:
                     self._note_not_reduced(uids, reason)
                 unreduced.extend(uids)
@@ -489,7 +498,7 @@ class LiveReduction:
     def _close_at_exit(self) -> None:
         try:
             self.close()
-        except Exception as exc:  # exit must go on
+        except (Exception, KeyboardInterrupt) as exc:  # exit must go on, Tiled's hook too
             logger.warning(
                 "LiveReduction: closing at exit failed: %s: %s", type(exc).__name__, exc
             )
