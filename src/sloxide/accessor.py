@@ -54,7 +54,7 @@ def _check_units(expected: Mapping[str, tuple[xr.DataArray | None, str]]) -> Non
 
 def _tey_over_i0(tey: np.ndarray, i0: np.ndarray, names: tuple[str, str]) -> np.ndarray:
     """TEY/I0, refusing what the division would hide: ±inf in I0 gave μ = 0, and I0 = 0
-    gave ±inf with a RuntimeWarning (issue 8)."""
+    gave ±inf with a RuntimeWarning."""
     for values, name in zip((tey, i0), names, strict=True):
         if np.isinf(values).any():
             raise DataError(f"{name} contains ±inf; mark missing readings as NaN instead")
@@ -930,7 +930,7 @@ class SloxideDatasetAccessor:
         """
         spectra, edim = self._normalized(norm, dim)
         # Normalized spectra have an edge step of 1, in whatever dimensionless unit they
-        # carry: in "percent" the step subtracted must be 100, not 1 (issue 8: P came out
+        # carry: in "percent" the step subtracted must be 100, not 1 (P came out
         # silently wrong). Units that are not dimensionless are no normalized spectra.
         _check_units({"norm": (spectra, "1")})
         step_height = conversion_factors("1", units_of(spectra) or "1")[0]

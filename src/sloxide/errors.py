@@ -16,6 +16,7 @@ __all__ = [
     "MissingVariableError",
     "DataError",
     "FitError",
+    "LimitError",
 ]
 
 
@@ -111,3 +112,16 @@ class DataError(SloxideError):
 
 class FitError(DataError):
     """A fit window is empty or the data in it violate the fit's assumptions."""
+
+
+class LimitError(SloxideError):
+    """A setpoint outside a device's limits, or a named position it does not have.
+
+    Raised before anything moves, so no motion follows from a refused request.
+
+    Examples
+    --------
+    >>> from sloxide.errors import LimitError, SloxideError
+    >>> issubclass(LimitError, SloxideError)
+    True
+    """

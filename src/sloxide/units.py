@@ -241,7 +241,7 @@ _COORDINATE_LABEL = re.compile(r"^the '(.+)' coordinate$")
 def _fix_hint(name: str, expected: str) -> str:
     example = "" if expected == "any" else f" (e.g. {expected!r})"
     # Coordinates are labelled "the 'angle' coordinate": point at ds['angle'], not at a
-    # variable of that label (issue 8: the advice named a variable that does not exist).
+    # variable of that label (the advice named a variable that does not exist).
     coordinate = _COORDINATE_LABEL.match(name)
     target = coordinate.group(1) if coordinate else name
     return (
@@ -273,7 +273,7 @@ def _problem_for(name: str, units: str | None, expected: str) -> str | None:
             f"pass the right variable or correct its units attr"
         )
     # pint counts angles as dimensionless, so "" or "percent" converted silently to
-    # radians: degrees labelled "" became 57 times too large (issue 8). An angle needs
+    # radians: degrees labelled "" became 57 times too large. An angle needs
     # an angle unit.
     if _is_angle(expected) and not _is_angle(str(parsed)):
         return (

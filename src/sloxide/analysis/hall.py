@@ -78,7 +78,7 @@ def field_grid(step: float, field_max: float) -> FloatArray:
         raise SloxideError(
             f"the field grid step must be positive and finite, got {step!r} T; pass step= in T"
         )
-    # NaN or inf would crash int() below; a huge grid would exhaust memory (issue 8).
+    # NaN or inf would crash int() below; a huge grid would exhaust memory.
     if not np.isfinite(field_max):
         raise SloxideError(
             f"field_max must be finite, got {field_max!r} T; pass field_max= in T, or leave "
@@ -327,8 +327,8 @@ def branches(
             "0 → +Hmax → −Hmax → +Hmax)"
         )
     # The branches follow the readings in time order. A shuffled or repeated time
-    # coordinate would be split into nonsense segments and binned without a word
-    # (issue 8); readings repeated in place (a plateau) are harmless.
+    # coordinate would be split into nonsense segments and binned without a word;
+    # readings repeated in place (a plateau) are harmless.
     index = field.indexes.get(dim)
     if index is not None and not index.is_monotonic_increasing:
         raise DataError(
@@ -548,7 +548,7 @@ def _ahe_kernel(
 ) -> tuple[FloatArray, ...]:
     if np.isinf(rho_xy).any():
         raise DataError("rho_xy contains ±inf; mark missing readings as NaN instead")
-    # The fits square ρ and µ0H: refuse magnitudes that leave float64 (issue 8: 1e300
+    # The fits square ρ and µ0H: refuse magnitudes that leave float64 (1e300
     # warned of overflow; 1e-300 gave zero errors, a NaN H_C and an infinite σ_AHE).
     require_fittable(rho_xy, "rho_xy", RHO_XY_UNITS)
     require_fittable(rho_xx, "rho_xx", RHO_XX_UNITS)
@@ -578,7 +578,7 @@ def _ahe_kernel(
     # difference is noise. Its scatter comes from successive differences (von Neumann),
     # which a smooth opening of an unsaturated window barely inflates. (The residuals of
     # the line fit absorb that opening as misfit: with fit_min_field inside the
-    # hysteresis, the check passed and Δρ_AHE came out a third of its value, issue 8.)
+    # hysteresis, the check passed and Δρ_AHE came out a third of its value.)
     # The opening is even in µ0H, so only half the window's readings are independent.
     opening = a_up - anti[..., 1, :]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -775,7 +775,7 @@ def anomalous_hall(
             f"convention must be 'paper' or 'tensor', got {convention!r}; pass one of them"
         )
     # NaN passes "<= 0" and inf widens the line fits to whole branches: both gave
-    # silently wrong coercive fields (issue 8).
+    # silently wrong coercive fields.
     if not (np.isfinite(crossing_window) and crossing_window > 0):
         raise SloxideError(
             f"crossing_window must be positive and finite, got {crossing_window!r} T; pass "

@@ -36,7 +36,7 @@ FIT_RANGE = (1e-50, 1e50)
 def require_fittable(values: NDArray[np.floating], name: str, units: str = "") -> None:
     """Raise :class:`DataError` if a curve's largest finite magnitude is outside :data:`FIT_RANGE`.
 
-    Such numbers are no physical reading in any sensible unit (issue 8): they come from
+    Such numbers are no physical reading in any sensible unit: they come from
     wrong units or a scaling slip, and the fits would square them into inf or 0. A curve
     of zeros passes. Works along the last axis, without temporaries of the data's size.
 
@@ -134,7 +134,7 @@ def masked_lstsq(design: FloatArray, y: FloatArray, mask: NDArray[np.bool_]) -> 
     p = design.shape[-1]
     # Equilibrate the columns, so that the rank test and the pseudo-inverse judge the
     # design's shape rather than its units: µ0H ~ 1e40 T next to a constant column made
-    # cond(XᵀX) ~ 1e80, and a full-rank fit came out NaN (issue 8).
+    # cond(XᵀX) ~ 1e80, and a full-rank fit came out NaN.
     norm = np.sqrt(np.einsum("...ni,...n,...ni->...i", design, weight, design))
     norm = np.where(norm > 0, norm, 1.0)
     design = design / norm[..., None, :]

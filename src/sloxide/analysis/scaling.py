@@ -151,7 +151,7 @@ def anomalous_hall_scaling(
                 "temperature_range=None"
             )
         # to_magnitude raises a UnitsError naming the coordinate; pint's own
-        # DimensionalityError escaped for units such as "" or "furlong" (issue 8).
+        # DimensionalityError escaped for units such as "" or "furlong".
         kelvin = to_magnitude(
             coord.reset_coords(drop=True), "K", f"the {dim!r} coordinate"
         ).variable

@@ -77,7 +77,7 @@ def resistivity(
     units = {"width": "µm", "length": "µm", "thickness": "nm"}
     for label, value in {"width": width, "length": length, "thickness": thickness}.items():
         # NaN and inf would pass a "> 0" test and silently turn every resistivity into
-        # NaN or inf (issue 8), so the geometry must be finite as well as positive.
+        # NaN or inf, so the geometry must be finite as well as positive.
         numbers = np.asarray(value, dtype=float)
         if bool(np.any(~np.isfinite(numbers) | (numbers <= 0))):
             raise SloxideError(

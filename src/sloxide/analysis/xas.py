@@ -421,8 +421,8 @@ def _preedge_on_grid(
         norm1 = np.minimum(25.0, 5.0 * np.round(norm2 / 15.0))
     norm1, norm2 = np.minimum(norm1, norm2), np.maximum(norm1, norm2)
     # Where larch would fit its "post-edge" below e0 or on the last readings of a scan
-    # that stops short of the given window, it returns a meaningless norm without a word
-    # (issue 8): refuse a scan ending within 2 eV above e0, and explicit windows that lie
+    # that stops short of the given window, it returns a meaningless norm without a word:
+    # refuse a scan ending within 2 eV above e0, and explicit windows that lie
     # outside the scan.
     start = windows["norm1"]  # as given: the swap above hides a window beyond the scan
     short = (above < 2) | (float(start) > above if start is not None else False)
@@ -475,7 +475,7 @@ def _preedge_on_grid(
     post_edge = _polyfit(energy, mu, q1, q2, degree, "post-edge", baseline=pre_edge)
     step = np.abs(_polyval_at(post_edge, energy[ie0]))
     # A step at rounding level of μ means the scan holds no edge (e.g. a pre-edge only):
-    # larch's 1e-12 floor then turns rounding into "norm" (issue 8). The floor is
+    # larch's 1e-12 floor then turns rounding into "norm". The floor is
     # absolute, so it also distorted μ in tiny units; a relative test replaces it.
     flat = step <= 1e-9 * np.max(np.abs(mu), axis=-1)
     if flat.any():
@@ -919,7 +919,7 @@ def _valence_kernel(
         raise DataError(f"{name} contains ±inf; mark bad readings as NaN")
     y = y_all[:, inside]
     # The cost is a sum of squares: 1e-300 spectra underflowed it to 0, and the fit
-    # stopped at its start with a ratio of 1 (issue 8).
+    # stopped at its start with a ratio of 1.
     require_fittable(y, name)
     finite = np.isfinite(y)
     count = finite.sum(axis=-1)
@@ -1096,7 +1096,7 @@ def ni_valence(
     grid = _energy_grid(norm, energy, dim, name)
     low, high = sorted(window)
     # A scan that stops inside the window fits the two peaks to half a line, and gave
-    # a ratio of 1e-32 without a word (issue 8): the readings must span the window.
+    # a ratio of 1e-32 without a word: the readings must span the window.
     step = float(np.median(np.diff(grid)))
     if grid[0] > low + step or grid[-1] < high - step:
         raise DataError(

@@ -99,7 +99,7 @@ def geometry_weights(angles_deg: Any, geometry_correction: bool = True) -> Float
             "two runs of the pair (sloxide.io.read_runs) or select two angles"
         )
     # A NaN angle passed the determinant test below (NaN < 1e-6 is False) and turned
-    # I_ab and I_c into NaN without a word (issue 8).
+    # I_ab and I_c into NaN without a word.
     if not np.isfinite(theta).all():
         raise DataError(
             f"the incidence angles {list(np.rad2deg(theta))} hold NaN or ±inf; give the two "
@@ -228,7 +228,7 @@ def _integration_weights(energy: FloatArray, low: float, high: float) -> FloatAr
             "or pass another window="
         )
     # The readings must reach both ends of the window (within one grid step): a scan
-    # that stops inside it gave integrals, and P, of part of the window (issue 8).
+    # that stops inside it gave integrals, and P, of part of the window.
     step = float(np.median(np.diff(energy)))
     if energy.min() > low + step or energy.max() < high - step:
         raise DataError(
@@ -262,7 +262,7 @@ def _polarization_kernel(
         )
     # White-line integrals of both measured spectra after the common isotropic step.
     # Only the window's readings count: a NaN outside it (weight 0) made NaN·0 = NaN of
-    # the whole integral, and P, without a word (issue 8).
+    # the whole integral, and P, without a word.
     inside = weights > 0
     integrals = (np.where(inside, pair - step, 0.0) * weights).sum(axis=-1)  # (..., 2)
     # Noise of each spectrum from the scatter about a line through its pre-edge.

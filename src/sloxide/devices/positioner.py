@@ -25,13 +25,10 @@ from ophyd import Device, Kind
 from ophyd.status import Status
 from ophyd.utils import InvalidState
 
+from ..errors import LimitError
 from .signals import UnitSignal
 
 __all__ = ["Positioner", "LimitError", "finished_status"]
-
-
-class LimitError(ValueError):
-    """A target outside the axis limits, refused before anything moves."""
 
 
 class Positioner(Device):
