@@ -24,7 +24,7 @@ from .analysis import amr as amr_analysis
 from .analysis import hall, hysteresis, magnetization, mr, scaling, transport, xas
 from .analysis import xld as xld_analysis
 from .errors import DataError, MissingVariableError
-from .units import check_units, conversion_factors, dequantify, parse_units, units_of
+from .units import check_units, dequantify, units_of
 
 __all__ = ["SloxideDatasetAccessor", "SloxideDataArrayAccessor"]
 
@@ -50,20 +50,6 @@ def _check_units(expected: Mapping[str, tuple[xr.DataArray | None, str]]) -> Non
             for key, (da, units) in expected.items()
         }
     )
-
-
-def _tey_over_i0(tey: np.ndarray, i0: np.ndarray, names: tuple[str, str]) -> np.ndarray:
-    """TEY/I0, refusing what the division would hide: ±inf in I0 gave μ = 0, and I0 = 0
-    gave ±inf with a RuntimeWarning."""
-    for values, name in zip((tey, i0), names, strict=True):
-        if np.isinf(values).any():
-            raise DataError(f"{name} contains ±inf; mark missing readings as NaN instead")
-    if (i0 == 0).any():
-        raise DataError(
-            f"{names[1]} is 0 in at least one reading, so TEY/I0 is undefined there; mark "
-            f"those readings NaN, e.g. ds[{names[1]!r}] = ds[{names[1]!r}].where(ds[{names[1]!r}] != 0)"
-        )
-    return np.asarray(tey / i0, dtype=float)
 
 
 @xr.register_dataset_accessor("sloxide")
@@ -738,19 +724,7 @@ class SloxideDatasetAccessor:
             tey = self._require("tey", argument="mu", alternatives=("norm",))
             i0 = self._find("i0")
             _check_units({"tey": (tey, "any"), "i0": (i0, "any")})
-            if i0 is None:
-                y = tey
-            else:
-                ratio = parse_units(units_of(tey) or "1") / parse_units(units_of(i0) or "1")
-                y = xr.apply_ufunc(
-                    _tey_over_i0,
-                    dequantify(tey),
-                    dequantify(i0),
-                    kwargs={"names": (str(tey.name), str(i0.name))},
-                    dask="parallelized",
-                    output_dtypes=[float],
-                )
-                y.attrs = {"units": str(ratio), "long_name": "TEY/I0", "quantity": "mu"}
+            y = xas.absorption(tey, i0)
         return self._on_energy(y.rename("mu"), energy, dim)
 
     def _on_energy(
@@ -826,10 +800,16 @@ class SloxideDatasetAccessor:
         0.35
         """
         y, edim = self._spectra(mu, energy, dim)
-        if e0 is None and angle_dim in y.dims:
-            e0 = xas.normalize_xas(y.mean(angle_dim, keep_attrs=True), dim=edim)["e0"]
         return xas.normalize_xas(
-            y, dim=edim, e0=e0, pre1=pre1, pre2=pre2, norm1=norm1, norm2=norm2, nnorm=nnorm
+            y,
+            dim=edim,
+            e0=e0,
+            pre1=pre1,
+            pre2=pre2,
+            norm1=norm1,
+            norm2=norm2,
+            nnorm=nnorm,
+            shared_e0_dim=angle_dim,
         )
 
     def _normalized(self, norm: Variable, dim: str | None) -> tuple[xr.DataArray, str]:
@@ -929,11 +909,6 @@ class SloxideDatasetAccessor:
         0.19
         """
         spectra, edim = self._normalized(norm, dim)
-        # Normalized spectra have an edge step of 1, in whatever dimensionless unit they
-        # carry: in "percent" the step subtracted must be 100, not 1 (P came out
-        # silently wrong). Units that are not dimensionless are no normalized spectra.
-        _check_units({"norm": (spectra, "1")})
-        step_height = conversion_factors("1", units_of(spectra) or "1")[0]
         return xld_analysis.orbital_polarization(
             spectra,
             dim=edim,
@@ -942,7 +917,6 @@ class SloxideDatasetAccessor:
             window=window,
             step_center=step_center,
             step_width=step_width,
-            step_height=step_height,
             geometry_correction=geometry_correction,
         )
 

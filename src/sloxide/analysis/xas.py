@@ -70,11 +70,11 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, FitError, SloxideError, SloxideWarning
-from ..units import declare_units, to_magnitude, units_of, with_attrs
+from ..units import declare_units, parse_units, to_magnitude, units_of, with_attrs
 from .chunks import require_single_chunk
 from .leastsq import masked_lstsq, require_fittable
 
-__all__ = ["normalize_xas", "ni_valence"]
+__all__ = ["absorption", "normalize_xas", "ni_valence"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -633,6 +633,68 @@ def _energy_grid(
     return values
 
 
+def _ratio_kernel(tey: FloatArray, i0: FloatArray, names: tuple[str, str]) -> FloatArray:
+    for values, label in zip((tey, i0), names, strict=True):
+        if np.isinf(values).any():
+            raise DataError(f"{label} contains ±inf; mark missing readings as NaN instead")
+    if (i0 == 0).any():
+        raise DataError(
+            f"{names[1]} is 0 in at least one reading, so TEY/I0 is undefined there; mark "
+            f"those readings NaN, e.g. ds[{names[1]!r}] = "
+            f"ds[{names[1]!r}].where(ds[{names[1]!r}] != 0)"
+        )
+    return np.asarray(tey / i0, dtype=float)
+
+
+@declare_units(tey="any", i0="any")
+def absorption(tey: xr.DataArray, i0: xr.DataArray | None = None) -> xr.DataArray:
+    """The absorption μ = TEY/I0 that :func:`normalize_xas` takes.
+
+    Dividing by the incident flux removes its fluctuation and drift, reading by
+    reading. The division refuses what it would otherwise hide: ±inf in I0
+    gave μ = 0, and I0 = 0 gave ±inf.
+
+    Parameters
+    ----------
+    tey : xarray.DataArray
+        Total electron yield, any units.
+    i0 : xarray.DataArray, optional
+        Incident flux on the same readings, any units; without it, μ is the TEY.
+
+    Returns
+    -------
+    xarray.DataArray
+        μ named ``mu``, in the units of TEY/I0, with ``quantity="mu"``.
+
+    Raises
+    ------
+    DataError
+        If either holds ±inf, or I0 is 0 at a reading.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.analysis.xas import absorption
+    >>> tey = xr.DataArray([2.0, 3.0], dims="energy", attrs={"units": "nA"})
+    >>> i0 = xr.DataArray([4.0, 6.0], dims="energy", attrs={"units": "nA"})
+    >>> mu = absorption(tey, i0)
+    >>> mu.values, mu.attrs["units"]
+    (array([0.5, 0.5]), 'dimensionless')
+    """
+    if i0 is None:
+        return tey.rename("mu").assign_attrs(quantity="mu")
+    ratio = parse_units(units_of(tey) or "1") / parse_units(units_of(i0) or "1")
+    mu = xr.apply_ufunc(
+        _ratio_kernel,
+        tey,
+        i0,
+        kwargs={"names": (str(tey.name or "tey"), str(i0.name or "i0"))},
+        dask="parallelized",
+        output_dtypes=[float],
+    )
+    return mu.rename("mu").pipe(with_attrs, units=str(ratio), long_name="TEY/I0", quantity="mu")
+
+
 @declare_units(mu="any", energy="eV", e0="eV", pre1="eV", pre2="eV", norm1="eV", norm2="eV")
 def normalize_xas(
     mu: xr.DataArray,
@@ -645,6 +707,7 @@ def normalize_xas(
     norm1: float | None = None,
     norm2: float | None = None,
     nnorm: int | None = None,
+    shared_e0_dim: str | None = "incidence_angle",
 ) -> xr.Dataset:
     """Pre-edge subtraction and edge-step normalization of X-ray absorption spectra.
 
@@ -682,6 +745,10 @@ def normalize_xas(
     nnorm : int, optional
         Degree of the post-edge polynomial (0–5); default by the length of
         the post-edge range: 2 from 300 eV, 1 from 30 eV, else 0.
+    shared_e0_dim : str or None, default "incidence_angle"
+        Spectra along this dim share one e0, located on their mean when e0 is
+        not given, so both spectra of an XLD pair get the same e0 and windows
+        (PHYSICS.md §4). None locates e0 per spectrum, as larch does.
 
     Returns
     -------
@@ -745,6 +812,9 @@ def normalize_xas(
         raise DataError(f"{name} has dims {mu.dims}, not the energy dim {dim!r}; pass dim=")
     require_single_chunk(mu, dim, name)
     grid = _energy_grid(mu, energy, dim, name)
+    if e0 is None and shared_e0_dim is not None and shared_e0_dim in mu.dims:
+        mean = mu.mean(shared_e0_dim, keep_attrs=True)
+        e0 = normalize_xas(mean, energy, dim=dim, shared_e0_dim=None)["e0"]
     if nnorm is not None and (isinstance(nnorm, bool) or int(nnorm) != nnorm):
         raise SloxideError(
             f"nnorm must be an integer polynomial degree (0-5), got {nnorm!r}; pass e.g. nnorm=1"

@@ -24,7 +24,14 @@ from scipy.special import erf
 
 from ..constants import NI_L2_STEP_CENTER, NI_L2_STEP_WIDTH, O_K_BANDS
 from ..errors import DataError, SloxideError
-from ..units import declare_units, to_magnitude, units_of, with_attrs
+from ..units import (
+    check_units,
+    conversion_factors,
+    declare_units,
+    to_magnitude,
+    units_of,
+    with_attrs,
+)
 from .chunks import refuse_inf, require_single_chunk
 from .leastsq import masked_lstsq
 
@@ -304,7 +311,7 @@ def orbital_polarization(
     window: tuple[float, float] = NI_L2_WINDOW,
     step_center: float = NI_L2_STEP_CENTER,
     step_width: float = NI_L2_STEP_WIDTH,
-    step_height: float = 1.0,
+    step_height: float | None = None,
     geometry_correction: bool = True,
 ) -> xr.Dataset:
     """Hole ratio X = h_z/h_x and orbital polarization P from a normalized Ni L2 XLD pair.
@@ -329,8 +336,10 @@ def orbital_polarization(
         Integration window in eV.
     step_center, step_width : float, default 870.6, 0.8
         Erf step centre and width in eV.
-    step_height : float, default 1
-        Step height in the units of the spectra (1 for normalized data).
+    step_height : float, optional
+        Step height in the units of the spectra. Default: the normalized edge
+        step, 1 in whatever dimensionless unit the spectra carry (100 for
+        spectra in percent).
     geometry_correction : bool, default True
         As in :func:`xld`.
 
@@ -385,6 +394,12 @@ def orbital_polarization(
             "the energy must be one strictly increasing 1-D grid shared by both spectra; "
             "sort it (ds.sortby('energy')) and interpolate both onto one grid"
         )
+    if step_height is None:
+        # Normalized spectra have an edge step of 1, in whatever dimensionless unit they
+        # carry: in "percent" the step subtracted must be 100, not 1 (P came out silently
+        # wrong). Units that are not dimensionless are no normalized spectra.
+        check_units({str(spectra.name or "spectra"): (spectra, "1")})
+        step_height = conversion_factors("1", units_of(spectra) or "1")[0]
     low, high = sorted(window)
     weights = _integration_weights(e, low, high)
     step = edge_step_function(e, step_center, step_width, step_height)
