@@ -184,6 +184,14 @@ def test_a_platform_mismatch_is_refused_at_connect(server, tmp_path):
         connection.connect()
 
 
+def test_setpoints_start_where_the_instrument_is(server, tmp_path):
+    # A setpoint left at the class default (300 K) would read as an excursion to the
+    # temperature suspender, which would then hold the first plan for ever.
+    lab = load_devices(_definition(tmp_path, server.port), connect=True)
+    temperature = lab["cryostat"].temperature
+    assert temperature.setpoint.get() == pytest.approx(temperature.position, abs=1e-9)
+
+
 def test_one_client_per_server_shared_by_the_devices(qd):
     connections = {id(device.multivu) for device in qd.values()}
     assert len(connections) == 1

@@ -461,11 +461,36 @@ class _PushedSignal(UnitSignal):
 
 
 class _Readback(_PushedSignal):
-    """The readback of a MultiVu axis: every ``get()`` asks the server."""
+    """The readback of a MultiVu axis: every ``get()`` asks the server.
+
+    While somebody subscribes (a suspender), a daemon thread asks every
+    ``monitor_period`` seconds, as an EPICS monitor would push: a suspender that
+    tripped must see the value come back, and nothing else reads while the
+    RunEngine waits for it.
+    """
+
+    monitor_period: ClassVar[float] = 1.0
+    _monitor: threading.Thread | None = None
 
     def get(self, **kwargs: Any) -> Any:
         value, _ = self.parent.query()
         return value
+
+    def subscribe(self, callback: Any, event_type: Any = None, run: bool = True) -> int:
+        cid = super().subscribe(callback, event_type=event_type, run=run)
+        if getattr(self, "_monitor", None) is None:
+            self._monitor = threading.Thread(target=self._poll, daemon=True)
+            self._monitor.start()
+        return int(cid)
+
+    def _poll(self) -> None:
+        while self._callbacks[self.SUB_VALUE]:
+            time.sleep(self.monitor_period)
+            try:
+                self.parent.query()
+            except Exception:  # the moves and reads report a dead server; keep watching
+                continue
+        self._monitor = None
 
 
 class _MultiVuAxis:
@@ -486,6 +511,7 @@ class _MultiVuAxis:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.last_status: str = ""
+        self._synced = False
 
     # conversions between sloxide's units and MultiVu's
     def _from_multivu(self, value: float) -> float:
@@ -505,6 +531,11 @@ class _MultiVuAxis:
             )
         value = self._from_multivu(float(raw))
         self.last_status = status
+        if not self._synced:
+            # Start from where the instrument is, as the sims do: a setpoint left at the
+            # class default would read as an excursion to the suspenders.
+            self._synced = True
+            self.setpoint.put(value)
         self.readback._update(value)
         return value, status
 
