@@ -563,7 +563,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="a setpoint or start-document key, e.g. temperature=2..20, field=9T, "
-        "edge='Ni L2' (repeatable; all must match)",
+        '"edge=Ni L2" (repeatable; all must match)',
     )
     ls.add_argument(
         "--json", action="store_true", help="one JSON object per run and line (full uid, ISO time)"
