@@ -113,7 +113,8 @@ def servers(catalog_dir, tmp_path_factory):
     logs = {m: tmp_path_factory.mktemp(f"logs-{m}") for m in ("default", "public", "writable")}
     started = {
         "default": Server(catalog_dir, logs["default"]),
-        "public": Server(catalog_dir, logs["public"], "--public"),
+        # Verbose, so uvicorn's lifespan lines show the SIGTERM shutdown ran to the end.
+        "public": Server(catalog_dir, logs["public"], "--public", "-v"),
         "writable": Server(
             written,
             logs["writable"],
