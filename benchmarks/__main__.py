@@ -33,7 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="exit 1 if a figure misses its target"
     )
+    parser.add_argument(
+        "--plot",
+        metavar="PNG",
+        help="only draw amr_harmonics' time against stack size (docs/performance.md) to PNG",
+    )
     args = parser.parse_args(argv)
+    if args.plot:
+        amr.plot_scaling(args.plot)
+        return 0
     scale = 10 if args.quick else 1
     missed: list[str] = []
     # The AMR targets are for a large stack (DESIGN.md): at 10,000 curves the fixed cost

@@ -167,3 +167,26 @@ def streaming(
         # Streaming: twice the curves, the same chunks in memory at a time.
         "peak(2N) / peak(N)": at_most(1.0, peak_double / peak, 0.25),
     }
+
+
+def plot_scaling(path: str) -> None:
+    """Draw :func:`scaling` as seconds against stack size on log axes, to a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = np.array(scaling())
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    labels = ("sloxide amr_harmonics", "two-line numpy baseline", "one bare matmul (limit)")
+    for column, label in enumerate(labels, start=1):
+        ax.loglog(rows[:, 0], rows[:, column], "o-", label=label)
+    ax.set(
+        xlabel="curves (360 angles each)",
+        ylabel="seconds (best of 3)",
+        title="AMR harmonics of R(θ): all outputs but the fitted curves",
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
