@@ -601,3 +601,28 @@ def test_runs_that_differ_in_nothing_say_so(written):
     twice = [written["series"][0], written["series"][0]]
     with pytest.raises(StackError, match="nothing to stack"):
         read_runs(twice, catalog=catalog)
+
+
+# --------------------------------------------------------------------------- sloxide reduce
+
+
+def test_reduce_queries_find_the_runs_find_runs_finds(written):
+    from sloxide.batch import find_jobs, parse_query
+
+    catalog = written["catalog"]
+    query = parse_query(["sample=C10/L6", "temperature=2 K..20 K", "field_max=0.5 T"])
+    assert query == {"sample": "C10/L6", "temperature": ("2 K", "20 K"), "field_max": "0.5 T"}
+    jobs, incomplete = find_jobs(catalog, query)
+    runs = find_runs(catalog, sample="C10/L6", temperature=(2, 20), field_max=0.5)
+    assert list(runs) == written["series"] and incomplete == 0
+    singles = [job.uids[0] for job in jobs if job.kind == "run"]
+    assert singles == sorted(written["series"], key=lambda u: catalog[u].metadata["start"]["time"])
+    (series,) = [job for job in jobs if job.kind == "series"]  # the AHE scaling of the three
+    assert set(series.uids) == set(written["series"])
+    # A dotted start-document key is still matched exactly, beside the search keys.
+    exact = parse_query(["sloxide.sample.name=C2/L6", "measurement=field_loop", "field_max=..1"])
+    jobs, _ = find_jobs(catalog, exact)
+    assert {job.uids[0] for job in jobs if job.kind == "run"} == {
+        written["other"],
+        written["again"],
+    }
