@@ -7,7 +7,8 @@
    least three loops up to 20 K) for the AHE scaling. Runs that did not end with
    ``exit_status == "success"`` are left out and counted.
 2. **Skip what is done.** A job whose every result is stored, by this sloxide
-   version with the same parameters, is not run again (:func:`sloxide.results.has_result`).
+   version with the same parameters, is not run again: one listing of what is stored
+   (:func:`sloxide.results.stored_index`) decides, not a request per job.
 3. **Reduce.** In this process with numpy, or on a dask.distributed cluster when a
    scheduler address is given: the workers read the runs and compute; only this
    process writes, so the catalog sees one writer.
@@ -41,7 +42,7 @@ from .reduction import (
     reduce_run,
     reduce_xas_pair,
 )
-from .results import has_result, plain_dataset, read_results, store_result
+from .results import plain_dataset, read_results, result_key, store_result, stored_index
 
 __all__ = [
     "Job",
@@ -342,8 +343,9 @@ def _synchronous_dask() -> Any:
     return dask.config.set(scheduler="synchronous")
 
 
-def _done(catalog: Any, job: Job) -> bool:
-    return all(has_result(catalog, m, job.uids, json.loads(p)) for m, p in job.expected)
+def _keys(job: Job) -> list[tuple[str, str]]:
+    """The (method, result key) of every result a job stores."""
+    return [(m, result_key(m, job.uids, json.loads(p))) for m, p in job.expected]
 
 
 def _rows(job: Job, results: Sequence[tuple[str, xr.Dataset]], status: str) -> list[dict]:
@@ -360,13 +362,24 @@ def _rows(job: Job, results: Sequence[tuple[str, xr.Dataset]], status: str) -> l
     return rows
 
 
-def _stored(catalog: Any, job: Job) -> list[tuple[str, xr.Dataset]]:
-    out = []
-    for method, _ in job.expected:
-        ds = read_results(job.uids[0], catalog=catalog, method=method)
-        if ds is not None:
-            out.append((method, ds))
-    return out
+def _stored_rows(
+    catalog: Any, job: Job, index: Mapping[str, list[dict[str, Any]] | None]
+) -> list[dict]:
+    """The summary rows of a job already reduced, from the index; a result stored in an
+    older format (no scalars in its metadata) is read."""
+    rows = []
+    for method, key in _keys(job):
+        scalars = index.get(key)
+        if scalars is None:
+            ds = read_results(job.uids[0], catalog=catalog, method=method)
+            rows += _rows(job, [(method, ds)] if ds is not None else [], "stored")
+            continue
+        rows += [
+            {"uids": " ".join(job.uids), "sample": job.sample, "measurement": job.measurement,
+             "method": method, **scalar, "status": "stored"}
+            for scalar in scalars
+        ]  # fmt: skip
+    return rows
 
 
 def reduce_catalog(
@@ -432,11 +445,14 @@ def reduce_catalog(
     started = time.perf_counter()
     jobs, incomplete = find_jobs(catalog, query)
     summary = Summary(incomplete=incomplete)
+    # What is stored already, in one listing: a pass with nothing to do asks the catalog
+    # once, not once per job.
+    index = stored_index(catalog)
     todo = []
     for job in jobs:
-        if _done(catalog, job):
+        if all(key in index for _, key in _keys(job)):
             summary.skipped += 1
-            summary.rows += _rows(job, _stored(catalog, job), "stored")
+            summary.rows += _stored_rows(catalog, job, index)
         else:
             todo.append(job)
     bar = _progress(len(todo), progress)

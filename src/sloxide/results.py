@@ -72,6 +72,8 @@ __all__ = [
     "result_key",
     "has_result",
     "store_result",
+    "scalar_summary",
+    "stored_index",
     "read_results",
     "collect",
 ]
@@ -455,6 +457,7 @@ def store_result(
         "attrs": {**own_attrs, **provenance},
         "sloxide": _jsonable(search),
         "sloxide_layout": {"variables": _layout(plain), "attrs": sorted(own_attrs)},
+        "sloxide_scalars": scalar_summary(plain),
     }
     node = container.create_container(key=key, specs=[Spec("xarray_dataset")], metadata=metadata)
     for name, variable in plain.variables.items():
@@ -469,6 +472,51 @@ def store_result(
             specs=[Spec(role)],
         )  # fmt: skip
     return key
+
+
+def scalar_summary(result: xr.Dataset) -> list[dict[str, Any]]:
+    """The 0-d numeric variables of a result, as ``{variable, value, units}`` rows.
+
+    Stored in each result's metadata, so a table of many results (``sloxide reduce``'s
+    summary of runs already reduced) comes from one listing of the results container,
+    not a read per result.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.results import scalar_summary
+    >>> scalar_summary(xr.Dataset({"Tc": ((), 75.6, {"units": "K"}), "T": ("x", [1.0])}))
+    [{'variable': 'Tc', 'value': 75.6, 'units': 'K'}]
+    """
+    return [
+        {"variable": str(name), "value": float(v.values), "units": str(v.attrs.get("units", ""))}
+        for name, v in result.data_vars.items()
+        if v.ndim == 0 and v.dtype.kind in "iuf"
+    ]
+
+
+def stored_index(catalog: Any) -> dict[str, list[dict[str, Any]] | None]:
+    """Every stored result's key, with its scalar summary (None for an older format).
+
+    One paged listing of the results container: how a pipeline learns what is already
+    reduced without a request per run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import xarray as xr
+    >>> from sloxide.catalog import open_catalog
+    >>> from sloxide.results import store_result, stored_index
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
+    >>> key = store_result(catalog, xr.Dataset({"Tc": ((), 75.6, {"units": "K"})}),
+    ...                    method="curie_temperature", raw_uids=["a-uid"])
+    >>> stored_index(catalog)[key]
+    [{'variable': 'Tc', 'value': 75.6, 'units': 'K'}]
+    """
+    container = _container(catalog, create=False)
+    if container is None:
+        return {}
+    return {str(key): node.metadata.get("sloxide_scalars") for key, node in container.items()}
 
 
 # --------------------------------------------------------------------------- read
