@@ -41,6 +41,7 @@ __all__ = [
     "zero_crossing",
     "field_grid_of",
     "require_branches",
+    "check_loop_windows",
 ]
 
 BRANCHES = ("up", "down")
@@ -682,6 +683,34 @@ _AHE_OUTPUTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def check_loop_windows(crossing_window: float, fit_min_field: float | None) -> None:
+    """Refuse a crossing window or a high-field bound that is not positive and finite.
+
+    NaN passes "<= 0" and inf widens the line fits to whole branches: both gave silently
+    wrong coercive fields, in the AHE and in M(H) loops alike.
+
+    Examples
+    --------
+    >>> from sloxide.analysis.hall import check_loop_windows
+    >>> check_loop_windows(0.1, None)
+    >>> try:
+    ...     check_loop_windows(float("nan"), None)
+    ... except ValueError as err:
+    ...     print(err)
+    crossing_window must be positive and finite, got nan T; pass e.g. crossing_window=0.1 (T)
+    """
+    if not (np.isfinite(crossing_window) and crossing_window > 0):
+        raise SloxideError(
+            f"crossing_window must be positive and finite, got {crossing_window!r} T; pass "
+            "e.g. crossing_window=0.1 (T)"
+        )
+    if fit_min_field is not None and not (np.isfinite(fit_min_field) and fit_min_field > 0):
+        raise SloxideError(
+            f"fit_min_field must be positive and finite, got {fit_min_field!r} T; pass a "
+            "field where the loop is saturated, or leave it out for half the largest field"
+        )
+
+
 @declare_units(rho_xy=RHO_XY_UNITS, rho_xx=RHO_XX_UNITS, fit_min_field="T", crossing_window="T")
 def anomalous_hall(
     rho_xy: xr.DataArray,
@@ -774,18 +803,7 @@ def anomalous_hall(
         raise SloxideError(
             f"convention must be 'paper' or 'tensor', got {convention!r}; pass one of them"
         )
-    # NaN passes "<= 0" and inf widens the line fits to whole branches: both gave
-    # silently wrong coercive fields.
-    if not (np.isfinite(crossing_window) and crossing_window > 0):
-        raise SloxideError(
-            f"crossing_window must be positive and finite, got {crossing_window!r} T; pass "
-            "e.g. crossing_window=0.1 (T)"
-        )
-    if fit_min_field is not None and not (np.isfinite(fit_min_field) and fit_min_field > 0):
-        raise SloxideError(
-            f"fit_min_field must be positive and finite, got {fit_min_field!r} T; pass a "
-            "field where the loop is saturated, or leave it out for half the largest field"
-        )
+    check_loop_windows(crossing_window, fit_min_field)
     rho_xy = rho_xy.rename(rho_xy.name or "rho_xy")
     require_branches(rho_xy, branch_dim, field_dim)
     h = field_grid_of(rho_xy, field_dim)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from ..errors import DataError, SloxideError
+from ..errors import DataError
 from ..units import declare_units, with_attrs
-from .hall import _ahe_kernel, field_grid_of, require_branches
+from .hall import _ahe_kernel, check_loop_windows, field_grid_of, require_branches
 
 __all__ = ["hysteresis", "MOMENT_UNITS"]
 
@@ -120,16 +120,7 @@ def hysteresis(
     >>> float(out.background_slope)
     -1e-06
     """
-    if not (np.isfinite(crossing_window) and crossing_window > 0):
-        raise SloxideError(
-            f"crossing_window must be positive and finite, got {crossing_window!r} T; pass "
-            "e.g. crossing_window=0.1 (T)"
-        )
-    if fit_min_field is not None and not (np.isfinite(fit_min_field) and fit_min_field > 0):
-        raise SloxideError(
-            f"fit_min_field must be positive and finite, got {fit_min_field!r} T; pass a "
-            "field where the loop is closed, or leave it out for half the largest field"
-        )
+    check_loop_windows(crossing_window, fit_min_field)
     moment = moment.rename(moment.name or "moment")
     require_branches(moment, branch_dim, field_dim)
     h = field_grid_of(moment, field_dim)
