@@ -249,3 +249,28 @@ def test_sloxide_import_command(tmp_path, capsys):
         main(["import", str(path), "--hall-bar", "wide"])
     assert info.value.code == 2
     assert "WIDTHxLENGTH" in capsys.readouterr().err
+
+
+def test_imported_magnetometry_is_reduced_like_acquired_runs(tmp_path):
+    # An imported M(H) loop and M(T) go through the same reduction table as acquired runs:
+    # the real MPMS3 loop reduces to its hysteresis; the real M(T), stepped unevenly in T,
+    # is refused with the reason in the summary, never reduced to a wrong T_c.
+    from sloxide.batch import reduce_catalog
+    from sloxide.catalog import open_catalog
+    from sloxide.io import read_results
+
+    catalog = open_catalog(tmp_path / "catalog", create=True)
+    reports = import_multivu(
+        [DATA / "mpms3_dc_mvsh_5K.dat", DATA / "mpms3_dc_fc_200Oe.dat"], catalog
+    )
+    summary = reduce_catalog(catalog)
+    loop_uid = reports[0].written[0]
+    stored = read_results(loop_uid, catalog=catalog, method="hysteresis")
+    assert stored is not None
+    direct = read_multivu(DATA / "mpms3_dc_mvsh_5K.dat")
+    expected = split_segments(direct)[0].sloxide.hysteresis()
+    assert float(stored.coercive_field) == pytest.approx(float(expected.coercive_field))
+    assert stored.coercive_field.attrs["units"] == "T"
+    failed = [row for row in summary.rows if row["status"].startswith("failed")]
+    assert summary.reduced == 1 and len(failed) == 1
+    assert "not uniform" in failed[0]["status"]

@@ -9,8 +9,10 @@ measurement              reductions (accessor methods)
 ======================== ==========================================================
 ``rt``                   ``resistivity``
 ``field_loop``           ``ahe``, ``mr``
-``fc_magnetization``     ``curie_temperature`` (substrate background fitted above 110 K)
+``fc_magnetization``     ``curie_temperature`` (its default fits the substrate background)
 ``amr``                  ``amr_harmonics``
+``mh_loop``              ``hysteresis`` (an M(H) loop imported from a MultiVu file)
+``mt``                   ``curie_temperature`` (a warming M(T) imported from a file)
 an ``xas`` pair          ``xld`` (and ``orbital_polarization`` at Ni L2) on spectra
                          normalized with :data:`NORMALIZATION` for the edge
 ======================== ==========================================================
@@ -69,6 +71,9 @@ REDUCTIONS: dict[str, tuple[Reduction, ...]] = {
     "field_loop": (Reduction("ahe"), Reduction("mr")),
     "fc_magnetization": (Reduction("curie_temperature"),),
     "amr": (Reduction("amr_harmonics"),),
+    # Imported from MultiVu files (sloxide.multivu): M(H) loops and warming M(T).
+    "mh_loop": (Reduction("hysteresis"),),
+    "mt": (Reduction("curie_temperature"),),
 }
 
 #: larch ``pre_edge`` parameters (eV relative to e0) per edge, as in the paper's analysis
