@@ -276,7 +276,7 @@ def test_an_unreachable_scheduler_is_refused_in_seconds(lab, folder):
 
 
 def test_every_subcommand_has_quiet_help(lab, tmp_path):
-    commands = ["demo", "reduce", "export", "ioc", "serve"]
+    commands = ["demo", "reduce", "export", "ioc", "serve", "ls", "import"]
     processes = {
         name: subprocess.Popen(
             [sys.executable, "-m", "sloxide.cli", name, "--help"],

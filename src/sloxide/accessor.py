@@ -1047,6 +1047,23 @@ class SloxideDataArrayAccessor:
         """
         return self._dataset().ahe_scaling(rho_xx=rho_xx, **kwargs)
 
+    def hysteresis(self, **kwargs: Any) -> xr.Dataset:
+        """See :meth:`SloxideDatasetAccessor.hysteresis`; the DataArray is the moment over a
+        field sweep (its ``field`` a coordinate or passed as ``field=``).
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, sloxide
+        >>> h = np.r_[0:251, 249:-251:-1, -249:251] * 200.0  # 0 -> 5 -> -5 -> 5 T, in Oe
+        >>> up = np.r_[np.ones(251), -np.ones(500), np.ones(500)]
+        >>> m = xr.DataArray(3e-5 * np.tanh((h - up * 3000) / 1000) + 2e-10 * h, dims="time",
+        ...                  name="moment", attrs={"units": "emu"},
+        ...                  coords={"field": ("time", h, {"units": "Oe"})})
+        >>> round(float(m.sloxide.hysteresis().coercive_field), 3)
+        0.3
+        """
+        return self._dataset().hysteresis(moment=self._da, **kwargs)
+
     def curie_temperature(self, **kwargs: Any) -> xr.Dataset:
         """See :meth:`SloxideDatasetAccessor.curie_temperature`; the DataArray is M(T).
 

@@ -30,7 +30,7 @@ from ..model.magnetism import (
     loop_width,
 )
 from ..model.magnetometry import measured_moment
-from ..model.samples import HALL_BAR, SAMPLES, HallBar, Sample
+from ..model.samples import HALL_BAR, SAMPLES, HallBarGeometry, Sample
 from ..model.spectra import EDGES, TEY_STEP, IncidentFlux, add_noise, tey
 from ..model.transport import hall_bar_resistances, resistivities
 
@@ -99,7 +99,7 @@ class SimWorld:
         Instant moves (tests, the demo) or moves at the rates of :data:`AXES`.
     seed : int, default 0
         Seed of all noise.
-    hall_bar : HallBar, optional
+    hall_bar : HallBarGeometry, optional
         Geometry and excitation; default 200 × 1200 µm, 100 µA.
 
     Examples
@@ -119,7 +119,7 @@ class SimWorld:
         sample: str = "C10/L6",
         mode: Literal["instant", "realistic"] = "instant",
         seed: int = 0,
-        hall_bar: HallBar = HALL_BAR,
+        hall_bar: HallBarGeometry = HALL_BAR,
     ) -> None:
         if mode not in ("instant", "realistic"):
             raise ValueError(f"mode must be 'instant' or 'realistic', got {mode!r}")

@@ -12,11 +12,11 @@ from typing import Any
 
 from ..constants import CRO_C_AXIS_ANGSTROM, LNO_C_AXIS_ANGSTROM, SUPERLATTICE_REPETITIONS
 
-__all__ = ["HallBar", "Sample", "SAMPLES", "SUPERLATTICES", "HALL_BAR"]
+__all__ = ["HallBarGeometry", "Sample", "SAMPLES", "SUPERLATTICES", "HALL_BAR"]
 
 
 @dataclass(frozen=True)
-class HallBar:
+class HallBarGeometry:
     """Hall-bar geometry and excitation [P]: 200 × 1200 µm, 100 µA along [100].
 
     Examples
@@ -32,7 +32,7 @@ class HallBar:
     current_axis: str = "[100]"
 
 
-HALL_BAR = HallBar()
+HALL_BAR = HallBarGeometry()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from .magnetism import (
     coercive_field,
     loop_width,
 )
-from .samples import HALL_BAR, HallBar, Sample
+from .samples import HALL_BAR, HallBarGeometry, Sample
 
 __all__ = [
     "zero_field_resistivity",
@@ -259,7 +259,7 @@ def resistivities(
 
 
 def hall_bar_resistances(
-    rho_xx: Any, rho_xy: Any, sample: Sample, bar: HallBar = HALL_BAR
+    rho_xx: Any, rho_xy: Any, sample: Sample, bar: HallBarGeometry = HALL_BAR
 ) -> tuple[FloatArray, FloatArray]:
     """R_xx = ρ_xx·L/(w·t) and R_xy = ρ_xy/t in Ω, from mΩ·cm and µΩ·cm (PHYSICS.md §0).
 
