@@ -32,16 +32,9 @@ from typing import Any
 
 import xarray as xr
 
+from . import reduction
 from .errors import SloxideError
-from .reduction import (
-    NORMALIZATION,
-    REDUCTIONS,
-    SCALING_MAX_TEMPERATURE_K,
-    Result,
-    reduce_loop_series,
-    reduce_run,
-    reduce_xas_pair,
-)
+from .reduction import Job, Result, jobs_from_starts
 from .results import plain_dataset, read_results, result_key, store_result, stored_index
 
 __all__ = [
@@ -58,21 +51,6 @@ __all__ = [
 SUMMARY_COLUMNS = (
     "uids", "sample", "measurement", "method", "variable", "value", "units", "status",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Job:
-    """One unit of reduction work: a run, an XLD pair or a loop series."""
-
-    kind: str  # "run", "pair" or "series"
-    uids: tuple[str, ...]
-    measurement: str
-    sample: str
-    expected: tuple[tuple[str, str], ...]  # (method, JSON of parameters) it stores
-
-    @property
-    def label(self) -> str:
-        return f"{self.kind} {self.measurement} {self.sample} [{self.uids[0][:8]}]"
 
 
 @dataclass
@@ -213,19 +191,6 @@ def find_runs_of(catalog: Any, query: Mapping[str, Any] | None = None) -> Any:
     return runs
 
 
-def _expected(measurement: str, kind: str, edge: str | None = None) -> tuple[tuple[str, str], ...]:
-    def entry(method: str, parameters: Mapping[str, Any]) -> tuple[str, str]:
-        return method, json.dumps(dict(parameters), sort_keys=True)
-
-    if kind == "series":
-        return (entry("ahe_scaling", {"max_temperature_K": SCALING_MAX_TEMPERATURE_K}),)
-    if kind == "pair":
-        normalization = {"normalize_xas": NORMALIZATION.get(edge or "", {})}
-        methods = ["xld", "orbital_polarization"] if edge == "Ni L2" else ["xld"]
-        return tuple(entry(m, normalization) for m in methods)
-    return tuple(entry(r.method, r.parameters) for r in REDUCTIONS.get(measurement, ()))
-
-
 def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[list[Job], int]:
     """The jobs of the runs matching ``query``, and how many runs were left out as incomplete.
 
@@ -252,43 +217,7 @@ def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[lis
             incomplete += 1
             continue
         starts.append(dict(start))
-    starts.sort(key=lambda s: s.get("time", 0.0))
-    jobs: list[Job] = []
-    pairs: dict[str, list[dict[str, Any]]] = {}
-    series: dict[tuple[Any, ...], dict[float, dict[str, Any]]] = {}
-    for start in starts:
-        context = start["sloxide"]
-        measurement = str(context.get("measurement"))
-        sample = str(context.get("sample", {}).get("name", ""))
-        if measurement == "xas":
-            group = context.get("xas", {}).get("group_uid")
-            if group:
-                pairs.setdefault(group, []).append(start)
-            continue
-        if measurement in REDUCTIONS:
-            jobs.append(
-                Job("run", (start["uid"],), measurement, sample, _expected(measurement, "run"))
-            )
-        if measurement == "field_loop":
-            points = context.get("setpoints", {})
-            loop_kind = (sample, points.get("field_max_T"), points.get("field_step_T"))
-            temperature = float(points.get("temperature_K", float("nan")))
-            if temperature <= SCALING_MAX_TEMPERATURE_K:
-                series.setdefault(loop_kind, {})[temperature] = start  # the latest loop per T
-    for members in pairs.values():
-        if len(members) == 2:
-            context = members[0]["sloxide"]
-            edge = context.get("xas", {}).get("edge")
-            sample = str(context.get("sample", {}).get("name", ""))
-            uids = tuple(m["uid"] for m in members)
-            jobs.append(Job("pair", uids, "xas", sample, _expected("xas", "pair", edge)))
-    for (sample, _, _), loops in series.items():
-        if len(loops) >= 3:
-            uids = tuple(loops[t]["uid"] for t in sorted(loops))
-            jobs.append(
-                Job("series", uids, "field_loop", sample, _expected("field_loop", "series"))
-            )
-    return jobs, incomplete
+    return jobs_from_starts(starts), incomplete
 
 
 def run_job(catalog: Any, job: Job) -> list[Result]:
@@ -317,21 +246,13 @@ def run_job(catalog: Any, job: Job) -> list[Result]:
     ['resistivity']
     """
     from .catalog import open_catalog
-    from .io import read_run, read_runs
 
     if isinstance(catalog, str | os.PathLike):
         catalog = open_catalog(catalog)
     # On a dask worker, the tables Tiled reads with dask would otherwise be computed
     # through the cluster from inside a task; one job is small, so compute it here.
     with _synchronous_dask():
-        if job.kind == "pair":
-            pair = read_runs(list(job.uids), along="xas.incidence_angle_deg", catalog=catalog)
-            results = reduce_xas_pair(pair)
-        elif job.kind == "series":
-            loops = read_runs(list(job.uids), along="setpoints.temperature_K", catalog=catalog)
-            results = reduce_loop_series(loops)
-        else:
-            results = reduce_run(read_run(job.uids[0], catalog=catalog))
+        results = reduction.run_job(catalog, job)
         return [r._replace(data=plain_dataset(r.data)) for r in results]
 
 

@@ -57,7 +57,7 @@ from typing import Any
 import xarray as xr
 
 from .errors import SloxideError
-from .reduction import Result, reduce_run, reduce_xas_pair
+from .reduction import Result, jobs_from_starts, read_job, reduce_job
 
 __all__ = [
     "DRAIN_TIMEOUT_S",
@@ -328,20 +328,20 @@ class LiveReduction:
             yield
 
     def _reduce(self, uids: tuple[str, ...]) -> None:
-        from .io import read_run, read_runs
         from .results import store_result
 
         for uid in uids:
             self._wait_closed(uid)
         start = self._starts[uids[0]]
-        pair = len(uids) == 2
+        # The one grouping and reduction path of sloxide.reduction, as sloxide reduce uses.
+        jobs = jobs_from_starts([self._starts[uid] for uid in uids])
+        if not jobs:
+            return
+        (job,) = jobs
         with self._request():
-            if pair:
-                data = read_runs(list(uids), along="xas.incidence_angle_deg", catalog=self.catalog)
-            else:
-                data = read_run(uids[0], catalog=self.catalog)
+            data = read_job(self.catalog, job)
         # The reduction itself runs without holding the catalog: close() need not wait for it.
-        results = reduce_xas_pair(data) if pair else reduce_run(data)
+        results = reduce_job(job, data)
         if not results:
             return
         with self._request():

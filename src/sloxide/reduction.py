@@ -23,6 +23,7 @@ the paper's Fig. 3 range), through :func:`reduce_loop_series`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -34,7 +35,12 @@ from .errors import SloxideError
 __all__ = [
     "Reduction",
     "Result",
-    "group_uids",
+    "Job",
+    "expected_results",
+    "jobs_from_starts",
+    "read_job",
+    "reduce_job",
+    "run_job",
     "REDUCTIONS",
     "NORMALIZATION",
     "SCALING_MAX_TEMPERATURE_K",
@@ -211,21 +217,154 @@ def reduce_loop_series(loops: xr.Dataset) -> list[Result]:
     return [Result("ahe_scaling", parameters, low.sloxide.ahe().sloxide.ahe_scaling())]
 
 
-def group_uids(starts: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """XLD pairs among start documents: group_uid -> the run uids, in order.
+# ------------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of reduction work: a run, an XLD pair or a loop series.
+
+    Live reduction, ``sloxide reduce`` and the demo all make jobs with
+    :func:`jobs_from_starts` and reduce them with :func:`run_job` (or
+    :func:`read_job` then :func:`reduce_job`), so a result is the same whichever
+    path made it.
+    """
+
+    kind: str  # "run", "pair" or "series"
+    uids: tuple[str, ...]
+    measurement: str
+    sample: str
+    expected: tuple[tuple[str, str], ...]  # (method, JSON of parameters) it stores
+
+    @property
+    def label(self) -> str:
+        """A short label for progress bars and logs."""
+        return f"{self.kind} {self.measurement} {self.sample} [{self.uids[0][:8]}]"
+
+
+def expected_results(
+    measurement: str, kind: str, edge: str | None = None
+) -> tuple[tuple[str, str], ...]:
+    """The (method, JSON of parameters) of every result a job of this kind stores.
 
     Examples
     --------
-    >>> from sloxide.reduction import group_uids
-    >>> starts = [{"uid": "a", "sloxide": {"measurement": "xas", "xas": {"group_uid": "g"}}},
-    ...           {"uid": "b", "sloxide": {"measurement": "xas", "xas": {"group_uid": "g"}}}]
-    >>> group_uids(starts)
-    {'g': ['a', 'b']}
+    >>> from sloxide.reduction import expected_results
+    >>> expected_results("field_loop", "run")
+    (('ahe', '{}'), ('mr', '{}'))
+    >>> [method for method, _ in expected_results("xas", "pair", "Ni L2")]
+    ['xld', 'orbital_polarization']
     """
-    groups: dict[str, list[str]] = {}
-    for start in starts:
-        context = start.get("sloxide", {})
-        group = context.get("xas", {}).get("group_uid") if context.get("measurement") else None
-        if context.get("measurement") == "xas" and group:
-            groups.setdefault(group, []).append(start["uid"])
-    return groups
+
+    def entry(method: str, parameters: Mapping[str, Any]) -> tuple[str, str]:
+        return method, json.dumps(dict(parameters), sort_keys=True)
+
+    if kind == "series":
+        return (entry("ahe_scaling", {"max_temperature_K": SCALING_MAX_TEMPERATURE_K}),)
+    if kind == "pair":
+        normalization = {"normalize_xas": NORMALIZATION.get(edge or "", {})}
+        methods = ["xld", "orbital_polarization"] if edge == "Ni L2" else ["xld"]
+        return tuple(entry(m, normalization) for m in methods)
+    return tuple(entry(r.method, r.parameters) for r in REDUCTIONS.get(measurement, ()))
+
+
+def jobs_from_starts(starts: Sequence[Mapping[str, Any]]) -> list[Job]:
+    """The jobs that the runs of these start documents make, the one grouping rule.
+
+    Each run whose measurement is in :data:`REDUCTIONS` is a job; the two XAS runs
+    sharing a ``group_uid`` are one XLD-pair job; field loops of one sample, grid and
+    field range at three or more temperatures up to :data:`SCALING_MAX_TEMPERATURE_K`
+    are a series job (the latest loop per temperature). Runs are taken in time order.
+
+    Examples
+    --------
+    >>> from sloxide.reduction import jobs_from_starts
+    >>> xas = {"measurement": "xas", "sample": {"name": "C2/L2"},
+    ...        "xas": {"edge": "Ni L2", "group_uid": "g"}}
+    >>> starts = [{"uid": "a", "time": 1.0, "sloxide": xas},
+    ...           {"uid": "b", "time": 2.0, "sloxide": xas},
+    ...           {"uid": "c", "time": 3.0, "sloxide": {"measurement": "rt"}}]
+    >>> [(job.kind, job.uids) for job in jobs_from_starts(starts)]
+    [('run', ('c',)), ('pair', ('a', 'b'))]
+    """
+    jobs: list[Job] = []
+    pairs: dict[str, list[Mapping[str, Any]]] = {}
+    series: dict[tuple[Any, ...], dict[float, Mapping[str, Any]]] = {}
+    for start in sorted(starts, key=lambda s: s.get("time", 0.0)):
+        context = start["sloxide"]
+        measurement = str(context.get("measurement"))
+        sample = str(context.get("sample", {}).get("name", ""))
+        if measurement == "xas":
+            group = context.get("xas", {}).get("group_uid")
+            if group:
+                pairs.setdefault(group, []).append(start)
+            continue
+        if measurement in REDUCTIONS:
+            uids = (start["uid"],)
+            jobs.append(
+                Job("run", uids, measurement, sample, expected_results(measurement, "run"))
+            )
+        if measurement == "field_loop":
+            points = context.get("setpoints", {})
+            loop_kind = (sample, points.get("field_max_T"), points.get("field_step_T"))
+            temperature = float(points.get("temperature_K", float("nan")))
+            if temperature <= SCALING_MAX_TEMPERATURE_K:
+                series.setdefault(loop_kind, {})[temperature] = start
+    for members in pairs.values():
+        if len(members) == 2:
+            context = members[0]["sloxide"]
+            edge = context.get("xas", {}).get("edge")
+            sample = str(context.get("sample", {}).get("name", ""))
+            uids = tuple(m["uid"] for m in members)
+            jobs.append(Job("pair", uids, "xas", sample, expected_results("xas", "pair", edge)))
+    for (sample, _, _), loops in series.items():
+        if len(loops) >= 3:
+            uids = tuple(loops[t]["uid"] for t in sorted(loops))
+            expected = expected_results("field_loop", "series")
+            jobs.append(Job("series", uids, "field_loop", sample, expected))
+    return jobs
+
+
+def read_job(catalog: Any, job: Job) -> xr.Dataset:
+    """A job's runs read back with units: one run, a pair on ``incidence_angle``, or a
+    series of loops on ``temperature``."""
+    from .io import read_run, read_runs
+
+    if job.kind == "pair":
+        return read_runs(list(job.uids), along="xas.incidence_angle_deg", catalog=catalog)
+    if job.kind == "series":
+        return read_runs(list(job.uids), along="setpoints.temperature_K", catalog=catalog)
+    return read_run(job.uids[0], catalog=catalog)
+
+
+def reduce_job(job: Job, data: xr.Dataset) -> list[Result]:
+    """Reduce what :func:`read_job` read for ``job``, by its kind."""
+    if job.kind == "pair":
+        return reduce_xas_pair(data)
+    if job.kind == "series":
+        return reduce_loop_series(data)
+    return reduce_run(data)
+
+
+def run_job(catalog: Any, job: Job) -> list[Result]:
+    """Read a job's runs and reduce them; nothing is written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bluesky import RunEngine
+    >>> from sloxide.catalog import open_catalog, subscribe
+    >>> from sloxide.devices.sim import SimWorld, sim_lab
+    >>> from sloxide.plans import rt_sweep
+    >>> from sloxide.reduction import jobs_from_starts, run_job
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
+    >>> RE = RunEngine({})
+    >>> token = subscribe(RE, catalog)
+    >>> lab = sim_lab(SimWorld())
+    >>> uid, = RE(rt_sweep(lab["hallbar"], lab["cryostat"], start=300, stop=200, step=50,
+    ...                    sample="C10/L6"))
+    >>> (job,) = jobs_from_starts([catalog[uid].metadata["start"]])
+    >>> [result.method for result in run_job(catalog, job)]
+    ['resistivity']
+    """
+    return reduce_job(job, read_job(catalog, job))
