@@ -371,12 +371,20 @@ def _ioc(args: argparse.Namespace) -> int:
 
     logging.getLogger("sloxide.ioc").propagate = False  # run_ioc gives it a handler
     port = os.environ.get("EPICS_CA_SERVER_PORT", "5064")
-    print(
-        f"sloxide ioc: serving the simulated lab ({args.sample}, {args.mode}, seed "
-        f"{args.seed}) as {args.prefix}* on Channel Access port {port}; Ctrl-C stops it",
-        flush=True,
-    )
-    run_ioc(prefix=args.prefix, sample=args.sample, mode=args.mode, seed=args.seed)
+
+    def announce() -> None:  # once the server listens, never before
+        print(
+            f"sloxide ioc: serving the simulated lab ({args.sample}, {args.mode}, seed "
+            f"{args.seed}) as {args.prefix}* on Channel Access port {port}; Ctrl-C stops it",
+            flush=True,
+        )
+
+    # Ctrl-C is how a server is stopped, even while it is still starting: exit 0, quietly.
+    with contextlib.suppress(KeyboardInterrupt):
+        run_ioc(
+            prefix=args.prefix, sample=args.sample, mode=args.mode, seed=args.seed,
+            on_serving=announce,
+        )  # fmt: skip
     return 0
 
 
@@ -396,14 +404,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .server import serve
 
-    serve(
-        args.catalog,
-        host=args.host,
-        port=args.port,
-        public=args.public,
-        allow_writes=args.allow_writes,
-        log_level={-1: "ERROR", 0: "WARNING"}.get(args.verbosity, "INFO"),
-    )
+    # Ctrl-C is how a server is stopped, even while it is still starting: exit 0, quietly.
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(
+            args.catalog,
+            host=args.host,
+            port=args.port,
+            public=args.public,
+            allow_writes=args.allow_writes,
+            log_level={-1: "ERROR", 0: "WARNING"}.get(args.verbosity, "INFO"),
+        )
     return 0
 
 
@@ -673,6 +683,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = " ".join(str(err).split())  # one line, whatever the error held
             print(f"sloxide: error: {message}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:  # Ctrl-C: one line, not a traceback; the shell's 130
+            print("sloxide: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -599,6 +599,7 @@ def run_ioc(
     sample: str = "C10/L6",
     mode: Literal["instant", "realistic"] = "realistic",
     seed: int = 0,
+    on_serving: Callable[[], None] | None = None,
 ) -> None:
     """Serve a new simulated lab over Channel Access until interrupted (Ctrl-C).
 
@@ -612,6 +613,8 @@ def run_ioc(
         Axes move at the rates of real hardware, or arrive at once.
     seed : int, default 0
         Noise seed.
+    on_serving : callable, optional
+        Called once the server listens, so an announcement is never early.
 
     Notes
     -----
@@ -654,8 +657,13 @@ def run_ioc(
         " ".join(interfaces),
         os.environ.get("EPICS_CA_SERVER_PORT", "5064"),
     )
+
+    async def announce(async_lib: object) -> None:
+        if on_serving is not None:
+            on_serving()
+
     with contextlib.suppress(KeyboardInterrupt):
-        run(ioc.pvdb, interfaces=interfaces)
+        run(ioc.pvdb, interfaces=interfaces, startup_hook=announce)
 
 
 # ---------------------------------------------------------------------- a subprocess IOC
