@@ -75,12 +75,15 @@ Examples
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -594,6 +597,10 @@ def _quiet_loopback_beacons(record: logging.LogRecord) -> bool:
     return not str(record.msg).startswith("Failed to send beacon")
 
 
+#: Seconds the IOC may take to shut down after Ctrl-C or SIGTERM before the process leaves.
+SHUTDOWN_S = 10.0
+
+
 def run_ioc(
     prefix: str = "SLX:",
     sample: str = "C10/L6",
@@ -632,7 +639,7 @@ def run_ioc(
     >>> from sloxide.ioc import run_ioc
     >>> run_ioc(prefix="SLX:", sample="C2/L6", mode="instant")  # doctest: +SKIP
     """
-    from caproto.asyncio.server import run
+    from caproto.asyncio.server import start_server
 
     try:
         world = SimWorld(sample=sample, mode=mode, seed=seed)
@@ -662,8 +669,25 @@ def run_ioc(
         if on_serving is not None:
             on_serving()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        run(ioc.pvdb, interfaces=interfaces, startup_hook=announce)
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop() -> None:
+            # Ctrl-C or SIGTERM cancels the server; should its shutdown not finish (it
+            # hung once in CI), the process still leaves, never hangs.
+            watchdog = threading.Timer(SHUTDOWN_S, os._exit, args=(0,))
+            watchdog.daemon = True
+            watchdog.start()
+            task.cancel()
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop)
+        await start_server(ioc.pvdb, interfaces=interfaces, startup_hook=announce)
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(serve())
 
 
 # ---------------------------------------------------------------------- a subprocess IOC
