@@ -20,6 +20,19 @@ def _model(
     return c0 + c2 * np.cos(2 * theta_rad - w2) + c4 * np.cos(4 * theta_rad - w4)
 
 
+def _stack(n_curves: int, n_angles: int) -> tuple[np.ndarray, xr.DataArray, np.ndarray]:
+    """The rotations as a plain array, as the DataArray a run gives, and the transposed
+    pseudo-inverse of the harmonic design matrix (the baselines' one matmul)."""
+    theta, y = _rotations(n_curves, n_angles)
+    da = xr.DataArray(
+        y,
+        dims=("curve", "angle"),
+        coords={"angle": ("angle", theta, {"units": "deg"})},
+        attrs={"units": "ohm"},
+    )
+    return y, da, np.linalg.pinv(design_matrix(theta, [2, 4])).T
+
+
 def _rotations(n_curves: int, n_angles: int) -> tuple[np.ndarray, np.ndarray]:
     """R_xx rotations in Ω as a run holds them: 585 Ω, −0.12 % cos 2θ, 1e-5 relative noise."""
     rng = np.random.default_rng(0)
@@ -41,14 +54,8 @@ def run(n_curves: int = 100_000, n_angles: int = 360, loop_subset: int = 200) ->
     """
     import tracemalloc
 
-    theta, y = _rotations(n_curves, n_angles)
-    da = xr.DataArray(
-        y,
-        dims=("curve", "angle"),
-        coords={"angle": ("angle", theta, {"units": "deg"})},
-        attrs={"units": "ohm"},
-    )
-    transform = np.linalg.pinv(design_matrix(theta, [2, 4])).T
+    y, da, transform = _stack(n_curves, n_angles)
+    theta = da.angle.values
 
     def bare() -> None:
         y @ transform
@@ -110,14 +117,7 @@ def scaling(
     """Seconds against stack size for amr_harmonics, the numpy baseline and the bare matmul."""
     rows = []
     for n in sizes:
-        theta, y = _rotations(n, n_angles)
-        da = xr.DataArray(
-            y,
-            dims=("curve", "angle"),
-            coords={"angle": ("angle", theta, {"units": "deg"})},
-            attrs={"units": "ohm"},
-        )
-        transform = np.linalg.pinv(design_matrix(theta, [2, 4])).T
+        y, da, transform = _stack(n, n_angles)
         r_max = y.max(axis=1, keepdims=True)
         rows.append(
             (

@@ -188,17 +188,21 @@ def _read(path: Path) -> dict[str, Any]:
         raise DeviceDefinitionError(f"{path} is not valid TOML: {exc}") from None
 
 
+def _check_table(path: Path, table: str, spec: Any, allowed: Any) -> None:
+    """A definition's table is a table of known keys, or one error naming file and key."""
+    if not isinstance(spec, dict):
+        raise DeviceDefinitionError(f"{path}: [{table}] must be a table")
+    unknown = set(spec) - set(allowed)
+    if unknown:
+        raise DeviceDefinitionError(
+            f"{path}: [{table}] has unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}"
+        )
+
+
 def _device_class(path: Path, name: str, spec: Any) -> Any:
     from ophyd import Device
 
-    if not isinstance(spec, dict):
-        raise DeviceDefinitionError(f"{path}: devices.{name} must be a table")
-    unknown = set(spec) - _DEVICE_KEYS
-    if unknown:
-        raise DeviceDefinitionError(
-            f"{path}: [devices.{name}] has unknown key(s) {sorted(unknown)}; "
-            f"allowed: {sorted(_DEVICE_KEYS)}"
-        )
+    _check_table(path, f"devices.{name}", spec, _DEVICE_KEYS)
     dotted = spec.get("class")
     if not isinstance(dotted, str) or "." not in dotted:
         raise DeviceDefinitionError(
@@ -238,14 +242,7 @@ def _make_multivu(path: Path, spec: Any) -> Any:
     from .quantum_design import MultiVuConnection
 
     spec = {} if spec is None else spec
-    if not isinstance(spec, dict):
-        raise DeviceDefinitionError(f"{path}: [multipyvu] must be a table")
-    unknown = set(spec) - _MULTIVU_KEYS
-    if unknown:
-        raise DeviceDefinitionError(
-            f"{path}: [multipyvu] has unknown key(s) {sorted(unknown)}; "
-            f"allowed: {sorted(_MULTIVU_KEYS)}"
-        )
+    _check_table(path, "multipyvu", spec, _MULTIVU_KEYS)
     try:
         return MultiVuConnection.shared(**spec)
     except (TypeError, ValueError) as exc:
