@@ -327,7 +327,25 @@ def jobs_from_starts(starts: Sequence[Mapping[str, Any]]) -> list[Job]:
 
 def read_job(catalog: Any, job: Job) -> xr.Dataset:
     """A job's runs read back with units: one run, a pair on ``incidence_angle``, or a
-    series of loops on ``temperature``."""
+    series of loops on ``temperature``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from bluesky import RunEngine
+    >>> from sloxide.catalog import open_catalog, subscribe
+    >>> from sloxide.devices.sim import SimWorld, sim_lab
+    >>> from sloxide.plans import xld_scan
+    >>> from sloxide.reduction import jobs_from_starts, read_job
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
+    >>> RE = RunEngine({})
+    >>> token = subscribe(RE, catalog)
+    >>> uids = RE(xld_scan(sim_lab(SimWorld(sample="C2/L2"))["beamline"],
+    ...                    regions=(866.0, 0.5, 876.0), sample="C2/L2"))
+    >>> (job,) = jobs_from_starts([catalog[uid].metadata["start"] for uid in uids])
+    >>> job.kind, read_job(catalog, job).incidence_angle.values.tolist()
+    ('pair', [90.0, 30.0])
+    """
     from .io import read_run, read_runs
 
     if job.kind == "pair":
@@ -338,7 +356,18 @@ def read_job(catalog: Any, job: Job) -> xr.Dataset:
 
 
 def reduce_job(job: Job, data: xr.Dataset) -> list[Result]:
-    """Reduce what :func:`read_job` read for ``job``, by its kind."""
+    """Reduce what :func:`read_job` read for ``job``, by its kind.
+
+    Examples
+    --------
+    A run whose measurement the table does not reduce gives no result:
+
+    >>> import xarray as xr
+    >>> from sloxide.reduction import Job, reduce_job
+    >>> job = Job("run", ("a-uid",), "xas", "C2/L2", ())
+    >>> reduce_job(job, xr.Dataset(attrs={"sloxide": {"measurement": "xas"}}))
+    []
+    """
     if job.kind == "pair":
         return reduce_xas_pair(data)
     if job.kind == "series":
