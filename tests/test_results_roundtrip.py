@@ -11,6 +11,7 @@ hand-made Datasets of every kind the accessor returns, and the exports keep the 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from sloxide.cli import main
 from sloxide.devices.sim import SimWorld, sim_lab
 from sloxide.export import export_dataset, open_exported
 from sloxide.io import read_run, read_runs
+from sloxide.multivu import import_multivu
 from sloxide.plans import amr_rotation, fc_magnetization, field_loop, rt_sweep, xld_scan
 from sloxide.reduction import REDUCTIONS, reduce_loop_series, reduce_xas_pair
 from sloxide.results import (
@@ -36,6 +38,7 @@ from sloxide.results import (
 )
 from sloxide.units import is_quantified, parse_units
 
+DATA = Path(__file__).resolve().parent / "data"
 PROVENANCE = {"sloxide_version", "method", "parameters", "raw_uids", "reduced_at", "methods"}
 
 
@@ -56,6 +59,9 @@ def campaign(tmp_path_factory):
     uids["amr"] = RE(amr_rotation(hallbar, cryostat, lab["rotator"], plane="(001)", step=10.0,
                                   sample="C10/L6"))  # fmt: skip
     uids["xld"] = RE(xld_scan(lab["beamline"], regions=(862.0, 0.2, 885.0), sample="C10/L6"))
+    # An M(H) loop comes from a file (no plan takes one): a real MPMS3 loop, imported.
+    (report,) = import_multivu([DATA / "mpms3_dc_mvsh_5K.dat"], catalog)
+    uids["mh"] = report.written
     summary = reduce_catalog(catalog)
     assert summary.failed == 0, summary.table().status.unique()
     return directory, catalog, uids
