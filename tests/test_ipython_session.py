@@ -116,7 +116,7 @@ def test_a_drain_past_its_deadline_still_exits_and_sloxide_reduce_finishes_it(tm
             f"%run -i {STARTUP}",
             # A reduction that would take ten minutes: the exit must not wait for it.
             "import time, sloxide.callbacks as cb",
-            "cb.reduce_run = lambda ds, reduce=cb.reduce_run: (time.sleep(600), reduce(ds))[1]",
+            "cb.reduce_job = lambda job, ds, reduce=cb.reduce_job: (time.sleep(600), reduce(job, ds))[1]",
             "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5,"
             " sample='C10/L6'))",
             "print('RAN', uid, time.monotonic(), flush=True)",
@@ -334,8 +334,10 @@ def test_close_notes_what_it_could_not_finish_and_lets_sloxide_reduce_do_it(
     from sloxide.results import read_results
 
     release = threading.Event()
-    reduce_run = callbacks.reduce_run
-    monkeypatch.setattr(callbacks, "reduce_run", lambda ds: release.wait(60) and reduce_run(ds))
+    reduce_job = callbacks.reduce_job
+    monkeypatch.setattr(
+        callbacks, "reduce_job", lambda job, ds: release.wait(60) and reduce_job(job, ds)
+    )
     RE = RunEngine({})
     subscribe(RE, tiled_catalog)
     live = callbacks.LiveReduction(tiled_catalog, echo=None, figure=False, close_at_exit=False)
@@ -360,7 +362,7 @@ def test_close_notes_what_it_could_not_finish_and_lets_sloxide_reduce_do_it(
 
     # A run that stops after close() is left to `sloxide reduce` too.
     (after,) = RE(fc_magnetization(lab["cryostat"], start=150, stop=2, step=2, sample="C10/L6"))
-    monkeypatch.setattr(callbacks, "reduce_run", reduce_run)
+    monkeypatch.setattr(callbacks, "reduce_job", reduce_job)
     summary = reduce_catalog(tiled_catalog, query={"uid": slow})
     assert (summary.reduced, summary.failed) == (1, 0)
     assert float(read_results(slow, catalog=tiled_catalog, method="curie_temperature").Tc) > 70
