@@ -14,7 +14,7 @@ import xarray as xr
 from synthetic import hall_loop
 
 import sloxide  # noqa: F401  (registers the accessor)
-from sloxide.analysis import amr, hall, magnetization, mr, scaling, transport, xas, xld
+from sloxide.analysis import amr, hall, magnetization, mr, scaling, transport, valence, xas, xld
 from sloxide.model.magnetism import saturation_magnetization
 from sloxide.units import Quantity
 
@@ -141,7 +141,7 @@ def test_x_ray_methods(xld_pair):
     _same(xld_pair.sloxide.normalize_xas(), normalized)
     _same(xld_pair.sloxide.xld(), xld.xld(normalized.norm))
     _same(xld_pair.sloxide.orbital_polarization(), xld.orbital_polarization(normalized.norm))
-    _same(xld_pair.sloxide.ni_valence(), xas.ni_valence(xld.xld(normalized.norm)["iso"]))
+    _same(xld_pair.sloxide.ni_valence(), valence.ni_valence(xld.xld(normalized.norm)["iso"]))
     # The same normalized spectra in percent: the default step height follows the units.
     percent = (100 * normalized.norm).assign_attrs(units="percent")
     in_percent = xld.orbital_polarization(percent)

@@ -24,6 +24,7 @@ MODULES = [
     "sloxide.analysis.amr",
     "sloxide.analysis.xld",
     "sloxide.analysis.xas",
+    "sloxide.analysis.valence",
     "sloxide.model.magnetism",
     "sloxide.model.transport",
     "sloxide.model.spectra",

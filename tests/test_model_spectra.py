@@ -12,7 +12,8 @@ import pytest
 import xarray as xr
 
 import sloxide  # noqa: F401
-from sloxide.analysis.xas import ni_valence, normalize_xas
+from sloxide.analysis.valence import ni_valence
+from sloxide.analysis.xas import normalize_xas
 from sloxide.analysis.xld import (
     NI_L2_STEP_CENTER,
     NI_L2_STEP_WIDTH,

@@ -21,7 +21,7 @@ import numpy as np
 import xarray as xr
 
 from .analysis import amr as amr_analysis
-from .analysis import hall, hysteresis, magnetization, mr, scaling, transport, xas
+from .analysis import hall, hysteresis, magnetization, mr, scaling, transport, valence, xas
 from .analysis import xld as xld_analysis
 from .errors import DataError, MissingVariableError
 from .units import check_units, dequantify, units_of
@@ -930,7 +930,7 @@ class SloxideDatasetAccessor:
         """Ni²⁺ fraction indicator I_a/(I_a + I_b) from a two-Gaussian fit of the Ni L2 edge.
 
         On an XLD pair the isotropic spectrum (2·I_ab + I_c)/3 is fitted. See
-        :func:`sloxide.analysis.xas.ni_valence`.
+        :func:`sloxide.analysis.valence.ni_valence`.
 
         Parameters
         ----------
@@ -957,7 +957,7 @@ class SloxideDatasetAccessor:
         spectra, edim = self._normalized(norm, dim)
         if angle_dim in spectra.dims:
             spectra = xld_analysis.xld(spectra, angle_dim=angle_dim)["iso"]
-        return xas.ni_valence(spectra, dim=edim)
+        return valence.ni_valence(spectra, dim=edim)
 
 
 @xr.register_dataarray_accessor("sloxide")

@@ -1,6 +1,7 @@
-"""X-ray absorption spectroscopy (XAS): pre-edge normalization and the Ni L2 valence fit.
+"""X-ray absorption spectroscopy (XAS): the absorption μ = TEY/I0 and its edge-step normalization.
 
-Both follow PHYSICS.md section 4.
+Both follow PHYSICS.md section 4; the Ni valence fit to the normalized
+spectra is :mod:`sloxide.analysis.valence`.
 
 Normalization
 -------------
@@ -28,7 +29,8 @@ larch makes discrete, per-spectrum choices (the e0 sub-window, its smoothing
 step, the fit index ranges). Here spectra are grouped by those choices and
 each group is one batched computation: the linear smoothing operator of a
 (start, stop, step) group is built once and applied with a matrix product,
-and the fits are batched least squares over per-spectrum index windows. No
+and the fits are batched least squares over per-spectrum index windows
+(:func:`~sloxide.analysis.leastsq.window_polyfit`). No
 Python loop runs over spectra. larch drops NaN readings, which changes the
 grid a spectrum is normalized on, so spectra are also grouped by their
 pattern of NaN readings.
@@ -50,12 +52,6 @@ Where the results differ from larch's:
   level of μ (|step| ≤ 1e-9·max|μ|: no edge in the scan). larch's absolute
   1e-12 floor of the step is therefore never needed, and not applied: it
   made ``norm`` wrong for μ in tiny units (e.g. a TEY current in A).
-
-Valence
--------
-:func:`ni_valence` fits the Ni L2 white line with two area-normalized
-Gaussians plus a line (PHYSICS.md §4, after Fig. S5b) by a batched,
-box-constrained Levenberg–Marquardt over every spectrum at once.
 """
 
 from __future__ import annotations
@@ -63,7 +59,6 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -72,9 +67,9 @@ from numpy.typing import NDArray
 from ..errors import DataError, FitError, SloxideError, SloxideWarning
 from ..units import declare_units, parse_units, to_magnitude, units_of, with_attrs
 from .chunks import require_single_chunk
-from .leastsq import masked_lstsq, require_fittable
+from .leastsq import WindowPolynomials, window_polyfit
 
-__all__ = ["absorption", "normalize_xas", "ni_valence"]
+__all__ = ["absorption", "normalize_xas", "energy_grid"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -283,97 +278,6 @@ def _find_e0(energy: FloatArray, mu: FloatArray) -> FloatArray:
     return e0
 
 
-# --------------------------------------------------------------------------- batched polynomial fits
-
-
-class _Poly(NamedTuple):
-    """Polynomials Σ coef[..., k]·x**k in x = (E − centre)/half, one per spectrum."""
-
-    coef: FloatArray
-    centre: FloatArray
-    half: FloatArray
-
-
-def _polyval(energy: FloatArray, poly: _Poly) -> FloatArray:
-    """Evaluate per-spectrum polynomials on ``energy`` (n,): (S, n), or (S, 1) if all constant."""
-    degree = poly.coef.shape[-1] - 1
-    if degree == 0:
-        return poly.coef[:, :1].copy()
-    x = np.multiply.outer(1.0 / poly.half, energy - energy[0])
-    x += ((energy[0] - poly.centre) / poly.half)[:, None]
-    out = x * poly.coef[:, degree, None]
-    out += poly.coef[:, degree - 1, None]
-    for k in range(degree - 2, -1, -1):
-        out *= x
-        out += poly.coef[:, k, None]
-    return out
-
-
-def _polyval_at(poly: _Poly, energy: FloatArray) -> FloatArray:
-    """Evaluate per-spectrum polynomials at one energy per spectrum (S,)."""
-    x = (energy - poly.centre) / poly.half
-    out = np.zeros_like(x)
-    for k in range(poly.coef.shape[-1] - 1, -1, -1):
-        out = out * x + poly.coef[:, k]
-    return out
-
-
-def _polyfit(
-    energy: FloatArray,
-    y: FloatArray,
-    start: IntArray,
-    stop: IntArray,
-    degree: IntArray,
-    what: str,
-    baseline: _Poly | None = None,
-) -> _Poly:
-    """Least-squares polynomial of per-spectrum ``degree`` to ``(y − baseline)[s, start:stop]``.
-
-    Each spectrum is fitted in x = (E − centre)/half-width of its own window,
-    the mapping of ``numpy.polynomial.Polynomial.fit`` that larch uses, from
-    the normal equations; powers above a spectrum's degree are pinned to 0.
-    Only the columns of the union of the windows are read.
-    """
-    n = energy.size
-    lo = np.clip(start, 0, n)
-    hi = np.clip(stop, 0, n)
-    used = hi - lo
-    if (used < degree + 1).any():
-        bad = int(np.argmax(used < degree + 1))
-        raise FitError(
-            f"the {what} fit window holds {int(max(used[bad], 0))} points, too few for a "
-            f"polynomial of degree {int(degree[bad])}; widen the window"
-        )
-    a, b = int(lo.min()), int(hi.max())
-    grid = energy[a:b]
-    values = y[:, a:b]
-    if baseline is not None:
-        values = values - _polyval(grid, baseline)
-    first = energy[lo]
-    last = energy[hi - 1]
-    centre = 0.5 * (first + last)
-    half = np.where(last > first, 0.5 * (last - first), 1.0)
-    x = (grid[None, :] - centre[:, None]) / half[:, None]
-    index = np.arange(a, b)
-    weight = ((index >= lo[:, None]) & (index < hi[:, None])).astype(float)
-    p = int(degree.max()) + 1
-    moments = np.empty((y.shape[0], 2 * p - 1))
-    rhs = np.empty((y.shape[0], p))
-    power = weight
-    wy = weight * values
-    for k in range(2 * p - 1):
-        moments[:, k] = power.sum(axis=-1)
-        if k < p:
-            rhs[:, k] = (power * wy).sum(axis=-1) if k else wy.sum(axis=-1)
-        power = power * x
-    j = np.arange(p)
-    normal = moments[:, j[:, None] + j[None, :]]
-    active = j[None, :] <= degree[:, None]
-    normal = np.where(active[:, :, None] & active[:, None, :], normal, np.eye(p))
-    coef = np.linalg.solve(normal, np.where(active, rhs, 0.0)[..., None])[..., 0]
-    return _Poly(coef.astype(np.float64), centre, half)
-
-
 # --------------------------------------------------------------------------- pre-edge kernel
 
 
@@ -383,7 +287,7 @@ def _preedge_on_grid(
     e0: FloatArray,
     windows: dict[str, float | None],
     nnorm: int | None,
-) -> tuple[dict[str, FloatArray], _Poly, _Poly]:
+) -> tuple[dict[str, FloatArray], WindowPolynomials, WindowPolynomials]:
     """larch ``preedge`` for spectra ``mu`` (S, n), all finite on the increasing grid ``energy``.
 
     Returns the per-spectrum scalars and the pre-edge and post-edge polynomials.
@@ -458,7 +362,7 @@ def _preedge_on_grid(
         np.where(p2 == p1, p2 + 1, p2),
         np.where(p2 - p1 < 2, np.minimum(n, p1 + 2), p2),
     )
-    pre_edge = _polyfit(energy, mu, p1, p2, npre, "pre-edge")
+    pre_edge = window_polyfit(energy, mu, p1, p2, npre, "pre-edge")
 
     # Post-edge polynomial of μ − pre_edge: [index_of(e0 + norm1), index_nearest(e0 + norm2)).
     q1 = _index_of(energy, norm1 + e0)
@@ -472,8 +376,8 @@ def _preedge_on_grid(
             "the post-edge window norm1..norm2 lies at the start of the scan; "
             "pass norm1= and norm2= above the edge (eV relative to e0)"
         )
-    post_edge = _polyfit(energy, mu, q1, q2, degree, "post-edge", baseline=pre_edge)
-    step = np.abs(_polyval_at(post_edge, energy[ie0]))
+    post_edge = window_polyfit(energy, mu, q1, q2, degree, "post-edge", baseline=pre_edge)
+    step = np.abs(post_edge.at(energy[ie0]))
     # A step at rounding level of μ means the scan holds no edge (e.g. a pre-edge only):
     # larch's 1e-12 floor then turns rounding into "norm". The floor is
     # absolute, so it also distorted μ in tiny units; a relative test replaces it.
@@ -547,8 +451,10 @@ def _normalize_kernel(
         groups = _nan_groups(finite)
     n_spectra = spectra.shape[0]
     scalars = {key: np.empty(n_spectra) for key in _SCALAR_OUTPUTS}
-    pre = _Poly(np.zeros((n_spectra, 2)), np.zeros(n_spectra), np.ones(n_spectra))
-    post = _Poly(np.zeros((n_spectra, MAX_NNORM + 1)), np.zeros(n_spectra), np.ones(n_spectra))
+    pre = WindowPolynomials(np.zeros((n_spectra, 2)), np.zeros(n_spectra), np.ones(n_spectra))
+    post = WindowPolynomials(
+        np.zeros((n_spectra, MAX_NNORM + 1)), np.zeros(n_spectra), np.ones(n_spectra)
+    )
     for rows, keep in groups:
         # larch drops NaN readings (remove_nans2): each NaN pattern is fitted on its own grid.
         whole = rows.size == n_spectra and keep.all()
@@ -564,8 +470,10 @@ def _normalize_kernel(
             target.half[rows] = fitted.half
     # One evaluation of every curve on the full grid, NaN readings included.
     top = int(scalars["nnorm"].max()) + 1
-    line = _polyval(energy, _Poly(pre.coef[:, : 1 + int(pre.coef[:, 1].any())], *pre[1:]))
-    post_edge = line + _polyval(energy, _Poly(post.coef[:, :top], *post[1:]))
+    line = WindowPolynomials(pre.coef[:, : 1 + int(pre.coef[:, 1].any())], *pre[1:]).on_grid(
+        energy
+    )
+    post_edge = line + WindowPolynomials(post.coef[:, :top], *post[1:]).on_grid(energy)
     norm = spectra - line
     norm /= scalars["edge_step"][:, None]
     pre_edge, post_edge = (
@@ -578,10 +486,44 @@ def _normalize_kernel(
 # --------------------------------------------------------------------------- xarray layer
 
 
-def _energy_grid(
+def energy_grid(
     spectra: xr.DataArray, energy: xr.DataArray | None, dim: str, name: str
 ) -> FloatArray:
-    """The shared energy grid of ``spectra`` along ``dim`` in eV, validated."""
+    """The energy grid in eV that all of ``spectra`` share along ``dim``, validated.
+
+    Parameters
+    ----------
+    spectra : xarray.DataArray
+        Spectra over ``dim``, with any extra dims.
+    energy : xarray.DataArray or None
+        Energy along ``dim`` in eV (the callers convert it); None takes the
+        ``dim`` coordinate, which then needs energy units.
+    dim : str
+        The energy dim.
+    name : str
+        Name of the spectra in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        The grid in eV, strictly increasing.
+
+    Raises
+    ------
+    DataError
+        If there is no energy, the spectra lie on different grids, or the
+        grid is too short (under 5 points), not finite, not strictly
+        increasing, or has steps below larch's 0.5 meV duplicate threshold.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> from sloxide.analysis.xas import energy_grid
+    >>> mu = xr.DataArray(np.ones(5), dims="energy",
+    ...                   coords={"energy": ("energy", np.arange(5) * 1e3, {"units": "meV"})})
+    >>> energy_grid(mu, None, "energy", "mu")
+    array([0., 1., 2., 3., 4.])
+    """
     if energy is None:
         if dim not in spectra.coords:
             raise DataError(
@@ -811,7 +753,7 @@ def normalize_xas(
     if dim not in mu.dims:
         raise DataError(f"{name} has dims {mu.dims}, not the energy dim {dim!r}; pass dim=")
     require_single_chunk(mu, dim, name)
-    grid = _energy_grid(mu, energy, dim, name)
+    grid = energy_grid(mu, energy, dim, name)
     if e0 is None and shared_e0_dim is not None and shared_e0_dim in mu.dims:
         mean = mu.mean(shared_e0_dim, keep_attrs=True)
         e0 = normalize_xas(mean, energy, dim=dim, shared_e0_dim=None)["e0"]
@@ -878,370 +820,3 @@ def normalize_xas(
         },
     )
     return out.transpose(*mu.dims, ...)
-
-
-# --------------------------------------------------------------------------- Ni L2 valence fit
-
-_SQRT_2PI = math.sqrt(2.0 * math.pi)
-# Parameter order of the two-Gaussian model.
-_PARAMS = ("area_a", "center_a", "sigma_a", "area_b", "center_b", "sigma_b", "offset", "slope")
-
-
-def _two_gaussians(
-    p: FloatArray, x: FloatArray, jacobian: bool
-) -> tuple[FloatArray, FloatArray | None]:
-    """Model A_a·G_a + A_b·G_b + offset + slope·x on x = E − E_mid, and its Jacobian."""
-    value = p[:, 6, None] + p[:, 7, None] * x[None, :]
-    columns = []
-    for k in (0, 3):
-        area, centre, sigma = p[:, k, None], p[:, k + 1, None], p[:, k + 2, None]
-        u = (x[None, :] - centre) / sigma
-        g = np.exp(-0.5 * u * u) / (sigma * _SQRT_2PI)
-        value = value + area * g
-        if jacobian:
-            columns += [g, area * g * u / sigma, area * g * (u * u - 1.0) / sigma]
-    if not jacobian:
-        return value, None
-    columns += [np.ones_like(value), np.broadcast_to(x, value.shape)]
-    return value, np.stack(columns, axis=-1)
-
-
-def _levenberg_marquardt(
-    y: FloatArray,
-    weight: FloatArray,
-    x: FloatArray,
-    start: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
-    max_iter: int,
-) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """Box-constrained Levenberg–Marquardt of :func:`_two_gaussians`, every spectrum at once.
-
-    Each spectrum has its own damping λ and stops on its own: a spectrum that
-    has converged is frozen, so a stack gives exactly the fits of its
-    spectra one by one. Bounds hold by projection: a step is clipped onto
-    the box, and a parameter on a bound whose gradient points outward is
-    held fixed for that step.
-    """
-    p = start.copy()
-    value, _ = _two_gaussians(p, x, jacobian=False)
-    cost = (weight * (y - value) ** 2).sum(axis=-1)
-    damping = np.full(len(p), 1e-3)
-    running = np.ones(len(p), dtype=bool)
-    eye = np.eye(p.shape[-1])
-    # Typical size of each parameter (areas, offset and slope scale with the data; centres
-    # and widths are eV): the floor of the "no longer moves" test. A parameter whose
-    # optimum is 0, such as the slope of a flat background, otherwise wanders at rounding
-    # level above a 1e-24 floor and the fit never reports converging.
-    data_scale = np.max(np.abs(np.where(weight > 0, y, 0.0)), axis=-1)
-    ev = np.ones_like(data_scale)  # in the order of _PARAMS
-    typical = np.stack([data_scale, ev, ev, data_scale, ev, ev, data_scale, data_scale], -1)
-    for _ in range(max_iter):
-        idx = np.flatnonzero(running)
-        if idx.size == 0:
-            break
-        pi, wi, yi = p[idx], weight[idx], y[idx]
-        value, jac = _two_gaussians(pi, x, jacobian=True)
-        assert jac is not None
-        wj = jac * wi[..., None]
-        normal = np.einsum("snk,snl->skl", wj, jac)
-        gradient = np.einsum("snk,sn->sk", wj, yi - value)
-        fixed = ((pi <= lower) & (gradient < 0)) | ((pi >= upper) & (gradient > 0))
-        free = ~fixed
-        diag = np.maximum(np.diagonal(normal, axis1=-2, axis2=-1), 1e-300)
-        system = normal + damping[idx, None, None] * diag[:, :, None] * eye
-        system = np.where(free[:, :, None] & free[:, None, :], system, eye)
-        step = np.linalg.solve(system, np.where(free, gradient, 0.0)[..., None])[..., 0]
-        trial = np.clip(pi + step, lower, upper)
-        trial_value, _ = _two_gaussians(trial, x, jacobian=False)
-        trial_cost = (wi * (yi - trial_value) ** 2).sum(axis=-1)
-        old = cost[idx]
-        # Within rounding of the cost, let Gauss–Newton settle on the stationary point.
-        better = trial_cost <= old * (1.0 + 1e-12)
-        p[idx] = np.where(better[:, None], trial, pi)
-        cost[idx] = np.where(better, trial_cost, old)
-        damping[idx] = np.where(better, np.maximum(damping[idx] / 3.0, 1e-12), damping[idx] * 4.0)
-        # Stop once a step no longer moves any parameter (Gauss–Newton converges
-        # quadratically, so this is the optimum to rounding), or no step can lower the cost.
-        still = np.abs(trial - pi) <= 1e-12 * (np.abs(pi) + typical[idx] + 1e-12)
-        running[idx] = ~(still.all(axis=-1) | (damping[idx] > 1e14))
-    return p, ~running
-
-
-def _valence_kernel(
-    spectra: FloatArray,
-    *,
-    energy: FloatArray,
-    window: tuple[float, float],
-    start: FloatArray,
-    lower: FloatArray,
-    upper: FloatArray,
-    max_iter: int,
-    name: str,
-) -> tuple[FloatArray, ...]:
-    lead = spectra.shape[:-1]
-    n = spectra.shape[-1]
-    y_all = np.asarray(spectra, dtype=float).reshape(-1, n)
-    inside = (energy >= window[0]) & (energy <= window[1])
-    # ±inf anywhere is corrupt data, not a missing reading (DESIGN.md), in or out of
-    # the window.
-    if np.isinf(y_all).any():
-        raise DataError(f"{name} contains ±inf; mark bad readings as NaN")
-    y = y_all[:, inside]
-    # The cost is a sum of squares: 1e-300 spectra underflowed it to 0, and the fit
-    # stopped at its start with a ratio of 1.
-    require_fittable(y, name)
-    finite = np.isfinite(y)
-    count = finite.sum(axis=-1)
-    if (count <= len(_PARAMS)).any():
-        raise FitError(
-            f"{name} has only {int(count.min())} finite points in the fit window "
-            f"{window[0]:g}–{window[1]:g} eV in at least one spectrum; the two-Gaussian fit "
-            f"has {len(_PARAMS)} parameters and needs more points (check the window and the "
-            "energy grid)"
-        )
-    mid = 0.5 * (window[0] + window[1])
-    x = energy[inside] - mid
-    weight = finite.astype(float)
-    y0 = np.where(finite, y, 0.0)
-    # Start from the given centres and widths, with areas and background from a linear fit.
-    p0 = np.broadcast_to(start, (len(y), len(_PARAMS))).copy()
-    p0[:, [1, 4]] -= mid
-    _, jac = _two_gaussians(p0, x, jacobian=True)
-    assert jac is not None
-    linear = jac[..., [0, 3, 6, 7]]
-    p0[:, [0, 3, 6, 7]] = masked_lstsq(linear, y0, finite).coef
-    # A peak displaced from its start comes out of the linear fit small or negative, and a
-    # start there leads into a valley of negative areas: start each at ≥ 20 % of the total.
-    floor = 0.2 * np.maximum(np.abs(p0[:, 0]) + np.abs(p0[:, 3]), 1e-12)
-    p0[:, [0, 3]] = np.maximum(p0[:, [0, 3]], floor[:, None])
-    shift = np.array([0, mid, 0, 0, mid, 0, 0, 0])
-    params, converged = _levenberg_marquardt(
-        y0, weight, x, p0, lower - shift, upper - shift, max_iter
-    )
-    value, jac = _two_gaussians(params, x, jacobian=True)
-    assert jac is not None
-    rss = (weight * (y0 - value) ** 2).sum(axis=-1)
-    dof = count - len(_PARAMS)
-    variance = rss / dof
-    normal = np.einsum("snk,sn,snl->skl", jac, weight, jac)
-    cov = variance[:, None, None] * np.linalg.pinv(normal)
-    with np.errstate(invalid="ignore"):
-        stderr = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
-    # The centre and width of a peak of zero area are not determined by the data.
-    for k in (0, 3):
-        stderr[:, k + 1 : k + 3] = np.where(
-            (params[:, k] == 0)[:, None], np.nan, stderr[:, k + 1 : k + 3]
-        )
-    area_a, area_b = params[:, 0], params[:, 3]
-    total = area_a + area_b
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = area_a / total
-        # d ratio/d(A_a, A_b) = (A_b, −A_a)/(A_a + A_b)², propagated through Cov(A_a, A_b).
-        grad = np.stack([area_b, -area_a], axis=-1) / total[:, None] ** 2
-        sub = cov[:, [0, 3]][:, :, [0, 3]]
-        ratio_err = np.sqrt(np.einsum("si,sij,sj->s", grad, sub, grad))
-    fit = np.full_like(y_all, np.nan)
-    fit[:, inside] = value
-    params = params + shift
-    outs = [fit, ratio, ratio_err]
-    for k in (1, 4, 2, 5, 0, 3):
-        outs += [params[:, k], stderr[:, k]]
-    outs += [np.sqrt(variance), converged.astype(float)]
-    return (outs[0].reshape(*lead, n),) + tuple(a.reshape(lead) for a in outs[1:])
-
-
-@declare_units(
-    norm="any",
-    energy="eV",
-    window="eV",
-    center_a="eV",
-    center_b="eV",
-    center_a_bounds="eV",
-    center_b_bounds="eV",
-    sigma="eV",
-    sigma_bounds="eV",
-)
-def ni_valence(
-    norm: xr.DataArray,
-    energy: xr.DataArray | None = None,
-    *,
-    dim: str = "energy",
-    window: tuple[float, float] = (868.5, 873.5),
-    center_a: float = 870.2,
-    center_b: float = 871.5,
-    center_a_bounds: tuple[float, float] = (869.5, 870.8),
-    center_b_bounds: tuple[float, float] = (870.9, 872.3),
-    sigma: float = 0.5,
-    sigma_bounds: tuple[float, float] = (0.15, 1.2),
-    nonnegative_areas: bool = True,
-    max_iter: int = 200,
-) -> xr.Dataset:
-    """Ni valence from the two-peak shape of the normalized Ni L2 white line.
-
-    Fits A_a·G(E_a, σ_a) + A_b·G(E_b, σ_b) + c0 + c1·(E − E_mid) on the
-    ``window`` (PHYSICS.md §4, paper Fig. S5b), with area-normalized
-    Gaussians G (lmfit's ``amplitude``), and reports the low-energy
-    (Ni²⁺-like) fraction I_a/(I_a + I_b) from the areas.
-
-    The fit is a batched Levenberg–Marquardt over every spectrum at once,
-    each with its own damping and stopping, and box bounds on the centres,
-    the widths and (by default) the areas, enforced by projection. It starts
-    from the given centres and width, with the areas (each at least 20 % of
-    their sum) and the line from a linear least-squares fit. Uncertainties
-    are ``sqrt(diag(Cov))`` with Cov = σ̂²·(JᵀJ)⁻¹, σ̂² = RSS/(n − 8), from
-    the Jacobian J of all eight parameters at the optimum (bounds are not
-    treated as active; the centre and width of a peak of zero area get NaN);
-    the ratio's error is propagated through the covariance of the two areas.
-
-    Parameters
-    ----------
-    norm : xarray.DataArray
-        Normalized absorption (e.g. ``normalize_xas(...).norm``) over
-        ``dim``, any units (areas come out in those units × eV), with any
-        extra dims. NaN readings are left out of the fit.
-    energy : xarray.DataArray, optional
-        Energy along ``dim``, any energy units (default: the ``dim``
-        coordinate, which then needs units); shared by all spectra.
-    dim : str, default "energy"
-        The energy dim; a single dask chunk.
-    window : (float, float), default (868.5, 873.5)
-        Fit range in eV (inclusive).
-    center_a, center_b : float, default 870.2, 871.5
-        Starting centres in eV of the low- and high-energy peaks.
-    center_a_bounds, center_b_bounds : (float, float), default (869.5, 870.8), (870.9, 872.3)
-        Bounds of the centres in eV.
-    sigma : float, default 0.5
-        Starting Gaussian σ of both peaks in eV.
-    sigma_bounds : (float, float), default (0.15, 1.2)
-        Bounds of both σ in eV.
-    nonnegative_areas : bool, default True
-        Keep both areas ≥ 0: they are intensities, and without the bound a
-        peak pushed against its centre bound can turn into a negative "peak"
-        that fits the shoulder of the other. False leaves them free, like
-        lmfit's ``amplitude``.
-    max_iter : int, default 200
-        Iterations of the Levenberg–Marquardt loop; ``converged`` is False
-        for spectra still improving at the end.
-
-    Returns
-    -------
-    xarray.Dataset
-        Per spectrum: ``ratio`` = A_a/(A_a + A_b) and ``ratio_stderr``
-        (dimensionless); ``center_a``, ``center_b``, ``sigma_a``,
-        ``sigma_b`` (eV) and ``area_a``, ``area_b`` (norm's units × eV),
-        each with ``<name>_stderr``; ``residual_rms`` (norm's units) and
-        ``converged`` (1.0 or 0.0). ``fit`` has norm's dims: the model on the
-        input grid, NaN outside the window.
-
-    Raises
-    ------
-    FitError
-        If a spectrum has 8 or fewer finite points in the window.
-    DataError
-        If the energy grid is not strictly increasing and shared or does not
-        span the window, or the data hold ±inf or reach magnitudes
-        outside :data:`~sloxide.analysis.leastsq.FIT_RANGE`.
-    UnitsError
-        If norm or the energy lacks units or has incompatible ones.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> from sloxide.analysis.xas import ni_valence
-    >>> e = np.round(np.arange(866.0, 876.05, 0.1), 2)
-    >>> def peak(area, centre, sigma):
-    ...     return area * np.exp(-0.5 * ((e - centre) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
-    >>> y = 1.0 + peak(0.4, 870.2, 0.4) + peak(0.6, 871.5, 0.55)
-    >>> spectrum = xr.DataArray(y, dims="energy", attrs={"units": "1"},
-    ...                         coords={"energy": ("energy", e, {"units": "eV"})})
-    >>> out = ni_valence(spectrum)
-    >>> round(float(out.ratio), 6), round(float(out.center_b), 6), bool(out.converged)
-    (0.4, 871.5, True)
-    """
-    name = str(norm.name) if norm.name is not None else "norm"
-    if dim not in norm.dims:
-        raise DataError(f"{name} has dims {norm.dims}, not the energy dim {dim!r}; pass dim=")
-    require_single_chunk(norm, dim, name)
-    grid = _energy_grid(norm, energy, dim, name)
-    low, high = sorted(window)
-    # A scan that stops inside the window fits the two peaks to half a line, and gave
-    # a ratio of 1e-32 without a word: the readings must span the window.
-    step = float(np.median(np.diff(grid)))
-    if grid[0] > low + step or grid[-1] < high - step:
-        raise DataError(
-            f"{name} covers {grid[0]:g}-{grid[-1]:g} eV, not the whole fit window "
-            f"{low:g}-{high:g} eV; measure across it or pass another window="
-        )
-    boxes = {"center_a": center_a_bounds, "center_b": center_b_bounds, "sigma": sigma_bounds}
-    for label, (lo, hi) in boxes.items():
-        if not lo < hi:
-            raise SloxideError(
-                f"{label}_bounds must be (low, high) with low < high, got {(lo, hi)}"
-            )
-    for label, value, (lo, hi) in (
-        ("center_a", center_a, center_a_bounds),
-        ("center_b", center_b, center_b_bounds),
-        ("sigma", sigma, sigma_bounds),
-    ):
-        if not lo <= value <= hi:
-            raise SloxideError(f"{label} = {value:g} eV is outside its bounds {(lo, hi)} eV")
-    if max_iter < 1:
-        raise SloxideError(f"max_iter must be at least 1, got {max_iter!r}")
-    inf = np.inf
-    start = np.array([0.0, center_a, sigma, 0.0, center_b, sigma, 0.0, 0.0])
-    area_min = 0.0 if nonnegative_areas else -inf
-    lower = np.array(
-        [area_min, center_a_bounds[0], sigma_bounds[0], area_min, center_b_bounds[0]]
-        + [sigma_bounds[0], -inf, -inf]
-    )
-    upper = np.array(
-        [inf, center_a_bounds[1], sigma_bounds[1], inf, center_b_bounds[1], sigma_bounds[1]]
-        + [inf, inf]
-    )
-    units = units_of(norm) or "1"
-    area_units = "eV" if units in ("1", "", "dimensionless") else f"({units}) * eV"
-    outputs = (
-        ("fit", units, "two-Gaussian model of the Ni L2 line (NaN outside the window)"),
-        ("ratio", "1", "low-energy peak fraction I_a/(I_a + I_b)"),
-        ("ratio_stderr", "1", "standard error of I_a/(I_a + I_b)"),
-        ("center_a", "eV", "centre of the low-energy peak a"),
-        ("center_a_stderr", "eV", "standard error of center_a"),
-        ("center_b", "eV", "centre of the high-energy peak b"),
-        ("center_b_stderr", "eV", "standard error of center_b"),
-        ("sigma_a", "eV", "Gaussian σ of peak a"),
-        ("sigma_a_stderr", "eV", "standard error of sigma_a"),
-        ("sigma_b", "eV", "Gaussian σ of peak b"),
-        ("sigma_b_stderr", "eV", "standard error of sigma_b"),
-        ("area_a", area_units, "area I_a of peak a"),
-        ("area_a_stderr", area_units, "standard error of area_a"),
-        ("area_b", area_units, "area I_b of peak b"),
-        ("area_b_stderr", area_units, "standard error of area_b"),
-        ("residual_rms", units, "residual standard deviation sqrt(RSS/(n − 8))"),
-        ("converged", "1", "1 where the fit converged within max_iter"),
-    )
-    results = xr.apply_ufunc(
-        _valence_kernel,
-        norm.pipe(with_attrs),
-        input_core_dims=[[dim]],
-        output_core_dims=[[dim]] + [[]] * (len(outputs) - 1),
-        kwargs={
-            "energy": grid,
-            "window": (low, high),
-            "start": start,
-            "lower": lower,
-            "upper": upper,
-            "max_iter": int(max_iter),
-            "name": name,
-        },
-        dask="parallelized",
-        output_dtypes=[float] * len(outputs),
-    )
-    out = xr.Dataset(
-        {
-            key: result.pipe(with_attrs, units=u, long_name=long_name)
-            for (key, u, long_name), result in zip(outputs, results, strict=True)
-        },
-        attrs={"window": [low, high], "model": "A_a·G(E_a, σ_a) + A_b·G(E_b, σ_b) + linear"},
-    )
-    return out.transpose(*norm.dims, ...)

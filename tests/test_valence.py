@@ -1,4 +1,4 @@
-"""Tests of sloxide.analysis.xas.ni_valence, the Ni L2 two-Gaussian fit (PHYSICS.md §4, check 12).
+"""Tests of sloxide.analysis.valence.ni_valence, the Ni L2 two-Gaussian fit (PHYSICS.md §4, check 12).
 
 Synthetic line: E = 862–885 eV in 0.1 eV steps (51 points in the 868.5–873.5 eV
 window), background 0.9 + 0.01·(E − 870), peaks with areas 0.4/0.6, centres
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sloxide.analysis.xas import ni_valence
+from sloxide.analysis.valence import ni_valence
 from sloxide.errors import DataError, FitError, SloxideError
 
 ENERGY = np.round(np.arange(862.0, 885.05, 0.1), 2)
