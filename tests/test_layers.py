@@ -1,5 +1,8 @@
 """Layering (DESIGN.md): the physics model and the analysis never import each other.
 
+The simulated world sits between the model and the devices and loads no ophyd, and the
+device modules import one another without a cycle.
+
 The analysis must recover the model's physical inputs on its own; a model that imports
 the analysis can calibrate itself with it, and then the recovery proves nothing. What both
 share lives in ``sloxide.constants``. Two checks: the static imports of every module
@@ -125,6 +128,67 @@ def test_the_probe_would_see_an_analysis_import():
     )
     assert done.returncode == 0, done.stderr
     assert "sloxide.analysis.xld" in json.loads(done.stdout)
+
+
+#: What the simulated world may never load: it sits below the devices and the IOC.
+SIMULATION_MUST_NOT_LOAD = (
+    "sloxide.devices",
+    "sloxide.ioc",
+    "sloxide.plans",
+    "sloxide.analysis",
+    "ophyd",
+    "bluesky",
+    "caproto",
+    "tiled",
+)
+
+
+def test_importing_the_simulated_world_loads_no_ophyd_or_devices():
+    modules = ["sloxide.simulation.world"]
+    code = _PROBE.format(path=str(PACKAGE), modules=modules)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout)
+    assert "sloxide.model.magnetometry" in loaded  # the world reads the model
+    bad = [name for name in loaded if _within(name, SIMULATION_MUST_NOT_LOAD)]
+    assert not bad, f"importing the simulated world loads {bad}"
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` (module -> the modules it imports), or []."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        if node in path:
+            return path[path.index(node) :] + [node]
+        if node in done:
+            return []
+        for nxt in sorted(graph.get(node, ())):
+            found = visit(nxt, path + [node])
+            if found:
+                return found
+        done.add(node)
+        return []
+
+    for node in sorted(graph):
+        found = visit(node, [])
+        if found:
+            return found
+    return []
+
+
+def test_the_cycle_finder_sees_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_device_modules_import_one_another_without_a_cycle():
+    paths = sorted((PACKAGE / "devices").glob("*.py"))
+    modules = {_module_name(p) for p in paths}
+    graph = {_module_name(p): _imports(p) & modules for p in paths}
+    assert not _cycle(graph), " -> ".join(_cycle(graph))
 
 
 def test_model_and_analysis_use_the_same_shared_constants():

@@ -1,4 +1,4 @@
-"""A caproto IOC that serves a :class:`~sloxide.devices.sim.SimWorld` over EPICS Channel Access.
+"""A caproto IOC that serves a :class:`~sloxide.simulation.world.SimWorld` over EPICS Channel Access.
 
 ``sloxide ioc`` (or :func:`run_ioc`) puts the simulated lab on the network under
 the PV names the ``Epics…`` device classes use, so
@@ -40,7 +40,7 @@ How the PVs behave, and why:
 Simulation control, for tests and demos (no real IOC has these):
 
 ``{prefix}SIM:Fault`` (string)
-    Put a fault name of :data:`sloxide.devices.sim.FAULTS` to inject it. An
+    Put a fault name of :data:`sloxide.simulation.world.FAULTS` to inject it. An
     unknown name fails the put with an error response (which caproto's
     threading client does not report: there the put just never completes).
 ``{prefix}SIM:Clear`` (integer)
@@ -66,7 +66,7 @@ a subprocess on a free port, for tests, benchmarks and notebooks.
 
 Examples
 --------
->>> from sloxide.devices.sim import SimWorld
+>>> from sloxide.simulation.world import SimWorld
 >>> from sloxide.ioc import SimWorldIOC
 >>> ioc = SimWorldIOC(SimWorld(sample="C10/L6", mode="instant"), prefix="SLX:")
 >>> ioc.pvdb["SLX:AMI430:Field"].units
@@ -99,9 +99,9 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 from .devices.beamline import EnergyAxis, IncidenceAngleAxis
 from .devices.cryostat import FieldAxis, TemperatureAxis
 from .devices.rotator import PLANES, AngleAxis
-from .devices.sim import SimWorld
 from .errors import SloxideError
 from .model.samples import HALL_BAR
+from .simulation.world import SimWorld
 
 __all__ = [
     "SimWorldIOC",
@@ -360,7 +360,7 @@ class SimWorldIOC(PVGroup):
 
     Examples
     --------
-    >>> from sloxide.devices.sim import SimWorld
+    >>> from sloxide.simulation.world import SimWorld
     >>> from sloxide.ioc import PV_SUFFIXES, SimWorldIOC
     >>> ioc = SimWorldIOC(SimWorld(sample="C10/L6", mode="instant"), prefix="SLX:")
     >>> len(ioc.pvdb) == sum(len(s) for s in PV_SUFFIXES.values())
@@ -502,7 +502,7 @@ class SimWorldIOC(PVGroup):
         Examples
         --------
         >>> import asyncio
-        >>> from sloxide.devices.sim import SimWorld
+        >>> from sloxide.simulation.world import SimWorld
         >>> from sloxide.ioc import SimWorldIOC
         >>> world = SimWorld(mode="instant")
         >>> ioc = SimWorldIOC(world, prefix="SLX:")
@@ -536,7 +536,7 @@ class SimWorldIOC(PVGroup):
         Examples
         --------
         >>> import asyncio
-        >>> from sloxide.devices.sim import SimWorld
+        >>> from sloxide.simulation.world import SimWorld
         >>> from sloxide.ioc import SimWorldIOC
         >>> world = SimWorld(mode="instant")
         >>> ioc = SimWorldIOC(world, prefix="SLX:")

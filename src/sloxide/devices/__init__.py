@@ -2,7 +2,7 @@
 
 Each instrument has a base class (component names, kinds, units, logic), an
 ``Epics…`` subclass (PV suffixes) and a ``Sim…`` subclass bound to a
-:class:`~sloxide.devices.sim.SimWorld`. Needs the ``acquire`` extra.
+:class:`~sloxide.simulation.world.SimWorld`. Needs the ``acquire`` extra.
 """
 
 try:

@@ -12,9 +12,10 @@ from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO, Kind
 from ophyd.status import Status
 
+from ..simulation.world import SimWorld
 from .positioner import Positioner
 from .signals import UnitSignal, WorldSignal
-from .sim import SimAxis, SimWorld, sim_trigger, world_readback
+from .sim_binding import SimAxis, sim_trigger, world_readback
 
 __all__ = [
     "EnergyAxis",
@@ -101,7 +102,7 @@ def _set_shutter(world: SimWorld, value: Any) -> None:
 
 
 class SimBeamline(Beamline):
-    """The beamline of a :class:`~sloxide.devices.sim.SimWorld`."""
+    """The beamline of a :class:`~sloxide.simulation.world.SimWorld`."""
 
     energy = Cpt(SimEnergyAxis)
     incidence_angle = Cpt(SimIncidenceAngleAxis)

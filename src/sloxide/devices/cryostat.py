@@ -13,9 +13,10 @@ from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO, Kind
 from ophyd.status import Status
 
+from ..simulation.world import SimWorld
 from .positioner import Positioner
 from .signals import UnitSignal, WorldSignal
-from .sim import SimAxis, SimWorld, sim_trigger, world_readback
+from .sim_binding import SimAxis, sim_trigger, world_readback
 
 __all__ = [
     "TemperatureAxis",
@@ -100,7 +101,7 @@ class SimFieldAxis(SimAxis, FieldAxis):
 
 
 class SimCryostat(Cryostat):
-    """The cryostat of a :class:`~sloxide.devices.sim.SimWorld`."""
+    """The cryostat of a :class:`~sloxide.simulation.world.SimWorld`."""
 
     temperature = Cpt(SimTemperatureAxis)
     field = Cpt(SimFieldAxis)

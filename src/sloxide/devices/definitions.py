@@ -24,7 +24,7 @@ Each ``[devices.NAME]`` table makes one ophyd device called ``NAME``:
     (``"field.rate"``, ``"current"``): tolerances, rates, timeouts, excitation.
 
 Simulated classes (those taking ``world=``) share one
-:class:`~sloxide.devices.sim.SimWorld` made from the optional ``[world]``
+:class:`~sloxide.simulation.world.SimWorld` made from the optional ``[world]``
 table (``sample``, ``mode``, ``seed``), as the instruments of one lab share one
 sample. Quantum Design classes (those taking ``multivu=``) share one
 :class:`~sloxide.devices.quantum_design.MultiVuConnection` made from the
@@ -223,7 +223,7 @@ def _device_class(path: Path, name: str, spec: Any) -> Any:
 
 
 def _make_world(path: Path, spec: Any) -> Any:
-    from .sim import SimWorld
+    from ..simulation.world import SimWorld
 
     if not isinstance(spec, dict):
         raise DeviceDefinitionError(f"{path}: [world] must be a table")

@@ -7,9 +7,10 @@ from typing import Any
 from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO, Kind, Signal
 
+from ..simulation.world import SimWorld
 from .positioner import Positioner
 from .signals import UnitSignal, WorldSignal
-from .sim import SimAxis, SimWorld, world_readback
+from .sim_binding import SimAxis, world_readback
 
 __all__ = ["AngleAxis", "Rotator", "EpicsRotator", "SimRotator", "PLANES"]
 
@@ -59,7 +60,7 @@ def _set_plane(world: SimWorld, value: Any) -> None:
 
 
 class SimRotator(Rotator):
-    """The rotator of a :class:`~sloxide.devices.sim.SimWorld`."""
+    """The rotator of a :class:`~sloxide.simulation.world.SimWorld`."""
 
     angle = Cpt(SimAngleAxis)
     plane = Cpt(WorldSignal, read=lambda world: world.plane, write=_set_plane, kind=Kind.config)

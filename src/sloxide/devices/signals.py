@@ -54,7 +54,7 @@ class WorldSignal(UnitSignal):
     its subscribers when the world changes (``world.on_change``), as an EPICS
     monitor would; it reads the world only while somebody subscribes, so
     unwatched readbacks draw no extra noise. Used by the sim devices, whose root
-    holds a :class:`~sloxide.devices.sim.SimWorld`.
+    holds a :class:`~sloxide.simulation.world.SimWorld`.
 
     Examples
     --------

@@ -8,8 +8,9 @@ from ophyd import Component as Cpt
 from ophyd import Device, EpicsSignal, EpicsSignalRO, Kind
 from ophyd.status import Status
 
+from ..simulation.world import SimWorld
 from .signals import UnitSignal
-from .sim import SimWorld, sim_trigger
+from .sim_binding import sim_trigger
 
 __all__ = ["HallBar", "EpicsHallBar", "SimHallBar"]
 
@@ -43,7 +44,7 @@ class EpicsHallBar(HallBar):
 
 
 class SimHallBar(HallBar):
-    """The Hall bar of a :class:`~sloxide.devices.sim.SimWorld`."""
+    """The Hall bar of a :class:`~sloxide.simulation.world.SimWorld`."""
 
     def __init__(self, *args: Any, world: SimWorld, **kwargs: Any) -> None:
         self.world = world

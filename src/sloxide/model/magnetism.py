@@ -9,7 +9,8 @@ field that falls exponentially with temperature.
 from __future__ import annotations
 
 import functools
-from typing import Any
+import math
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +22,8 @@ __all__ = [
     "branch_magnetization",
     "LoopMemory",
     "PARAMAGNETIC_BELOW",
+    "out_of_plane_field",
+    "expose",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -188,3 +191,81 @@ class LoopMemory:
         if self.state < 0:
             return up
         return 0.5 * (up + down)
+
+
+class _LoopSample(Protocol):
+    """What :func:`expose` needs of a sample (a :class:`~sloxide.model.samples.Sample`)."""
+
+    @property
+    def ferromagnetic(self) -> bool: ...
+
+    @property
+    def coercive_field_2k_T(self) -> float: ...
+
+    def saturation_magnetization(self, temperature: Any) -> Any: ...
+
+
+def out_of_plane_field(field: float, angle_deg: float, plane: str) -> float:
+    """The field component along the film normal [001] in T: µ0H·sin φ in the (010) plane.
+
+    The rotator turns the field by φ from [100] in its ``plane``: in "(010)" it passes
+    through [001] at φ = 90°, in "(001)" it stays in the film, so its normal component
+    is zero. The loops and the anomalous Hall effect follow this component (PHYSICS.md §7).
+
+    Parameters
+    ----------
+    field : float
+        µ0H in T.
+    angle_deg : float
+        Rotator angle φ in degrees.
+    plane : {"(010)", "(001)"}
+        The rotation plane.
+
+    Returns
+    -------
+    float
+        µ0H along [001] in T.
+
+    Examples
+    --------
+    >>> from sloxide.model.magnetism import out_of_plane_field
+    >>> out_of_plane_field(2.0, 90.0, "(010)"), out_of_plane_field(2.0, 90.0, "(001)")
+    (2.0, 0.0)
+    >>> round(out_of_plane_field(2.0, 30.0, "(010)"), 6)
+    1.0
+    """
+    if plane == "(010)":
+        return field * math.sin(math.radians(angle_deg))
+    return 0.0
+
+
+def expose(memory: LoopMemory, sample: _LoopSample, temperature: float, field: float) -> None:
+    """Let a sample's hysteresis memory see the out-of-plane ``field`` at ``temperature``.
+
+    The saturation field H_C(T) + 3w(T) and m_s(T) of the sample decide whether the
+    memory flips (:meth:`LoopMemory.observe`); a sample without loops is paramagnetic
+    (m_s = 0), so its memory only follows the sign of the field.
+
+    Parameters
+    ----------
+    memory : LoopMemory
+        The sample's memory; updated in place.
+    sample : Sample
+        The sample (``ferromagnetic``, ``coercive_field_2k_T``, m_s(T)).
+    temperature : float
+        T in K.
+    field : float
+        µ0H along the film normal in T (:func:`out_of_plane_field`).
+
+    Examples
+    --------
+    >>> from sloxide.model.magnetism import LoopMemory, expose
+    >>> from sloxide.model.samples import SAMPLES
+    >>> memory = LoopMemory()
+    >>> expose(memory, SAMPLES["C10/L6"], 2.0, 9.0)  # saturate at 2 K
+    >>> memory.state
+    1
+    """
+    m_s = float(sample.saturation_magnetization(temperature))
+    hc = float(coercive_field(temperature, sample.coercive_field_2k_T))
+    memory.observe(field, hc, float(loop_width(hc)), m_s if sample.ferromagnetic else 0.0)

@@ -85,6 +85,7 @@ from .samples import SAMPLES, Sample
 __all__ = [
     "Edge",
     "EDGES",
+    "edge_at",
     "NI_L2_WHITE_LINE_SCALE",
     "NI2_LOW_PEAK_FRACTION",
     "O_K_STEP_CENTER",
@@ -156,6 +157,30 @@ EDGES: dict[str, Edge] = {
     "Ru M": Edge("Ru M", 461.5, 450.0, 500.0, 0.1),
 }
 _EDGE_ALIASES = {"ru m2,3": "Ru M", "ru m3/m2": "Ru M", "ru m23": "Ru M", "ni l2": "Ni L2"}
+
+
+def edge_at(energy: float) -> str:
+    """The edge whose scan range holds ``energy`` in eV, or the nearest one outside them all.
+
+    A beamline's mono energy says which spectrum it records: the simulated TEY at an
+    energy is that edge's.
+
+    Examples
+    --------
+    >>> from sloxide.model.spectra import edge_at
+    >>> edge_at(870.0), edge_at(530.0), edge_at(800.0)
+    ('Ni L2', 'O K', 'Ni L2')
+    """
+    best, distance = "Ni L2", math.inf
+    for name, spec in EDGES.items():
+        low, high = spec.start_eV, spec.stop_eV
+        if low <= energy <= high:
+            return name
+        d = min(abs(energy - low), abs(energy - high))
+        if d < distance:
+            best, distance = name, d
+    return best
+
 
 # Ni L2 white lines [P: centres; A: widths], eV: Ni²⁺ doublet, Ni³⁺ line, dichroism.
 _NI2_LINES = ((870.2, 0.9), (871.2, 1.0))
