@@ -14,7 +14,18 @@ import xarray as xr
 from synthetic import hall_loop
 
 import sloxide  # noqa: F401  (registers the accessor)
-from sloxide.analysis import amr, hall, magnetization, mr, scaling, transport, valence, xas, xld
+from sloxide.analysis import (
+    amr,
+    hall,
+    loops,
+    magnetization,
+    mr,
+    resistivity,
+    scaling,
+    valence,
+    xas,
+    xld,
+)
 from sloxide.model.magnetism import saturation_magnetization
 from sloxide.units import Quantity
 
@@ -47,7 +58,7 @@ def resistances(loop):
 
 
 def test_resistivity(resistances):
-    function = transport.resistivity(
+    function = resistivity.resistivity(
         resistances.R_xx,
         resistances.R_xy,
         width=Quantity(200.0, "um"),
@@ -58,7 +69,7 @@ def test_resistivity(resistances):
 
 
 def test_branches_ahe_and_mr(loop):
-    binned = hall.branches(loop[["rho_xy", "rho_xx"]], loop.field, dim="time")
+    binned = loops.branches(loop[["rho_xy", "rho_xx"]], loop.field, dim="time")
     for name in ("rho_xy", "rho_xx"):
         xr.testing.assert_identical(loop.sloxide.branches()[name], binned[name])
     _same(loop.sloxide.ahe(), hall.anomalous_hall(binned.rho_xy, binned.rho_xx))

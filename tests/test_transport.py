@@ -1,4 +1,4 @@
-"""Tests of sloxide.analysis.transport and sloxide.analysis.multilayer.
+"""Tests of sloxide.analysis.resistivity, the carriers of sloxide.analysis.hall and sloxide.analysis.multilayer.
 
 PHYSICS.md section 8, checks 1 (thickness), 2 (parallel resistor), 3 (R → ρ)
 and 15 (carriers). All inputs here are exact (no noise); the tolerances are
@@ -15,13 +15,14 @@ import pytest
 import xarray as xr
 
 import sloxide  # noqa: F401  (registers the .sloxide accessor)
+from sloxide.analysis.hall import carrier_density, sheet_carrier_density
 from sloxide.analysis.multilayer import (
     CRO_C_AXIS,
     LNO_C_AXIS,
     parallel_resistivity,
     superlattice_thickness,
 )
-from sloxide.analysis.transport import carrier_density, resistivity, sheet_carrier_density
+from sloxide.analysis.resistivity import resistivity
 from sloxide.errors import MissingVariableError, SloxideError, UnitsError
 from sloxide.units import Quantity, is_quantified, parse_units
 

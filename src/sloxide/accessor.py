@@ -20,9 +20,20 @@ from typing import Any, Literal
 import numpy as np
 import xarray as xr
 
-from .analysis import amr as amr_analysis
-from .analysis import hall, hysteresis, magnetization, mr, scaling, transport, valence, xas
-from .analysis import xld as xld_analysis
+from .analysis import (
+    amr,
+    hall,
+    hysteresis,
+    loops,
+    magnetization,
+    mr,
+    resistivity,
+    scaling,
+    valence,
+    xas,
+    xld,
+)
+from .analysis.xld import NI_L2_STEP_CENTER, NI_L2_STEP_WIDTH, NI_L2_WINDOW
 from .errors import DataError, MissingVariableError
 from .units import check_units, dequantify, units_of
 
@@ -161,7 +172,7 @@ class SloxideDatasetAccessor:
             {"field": (h, "T"), **{k: (v, "any") for k, v in variables.items() if v is not None}}
         )
         sweep = xr.Dataset(present, attrs=self._ds.attrs)
-        binned = hall.branches(
+        binned = loops.branches(
             sweep, h, dim=self._sweep_dim(h, dim), step=step, field_max=field_max
         )
         return {k: binned[k] for k in present}
@@ -180,7 +191,7 @@ class SloxideDatasetAccessor:
         """Resistivities ``rho_xx`` (mΩ·cm) and ``rho_xy`` (µΩ·cm) from the Hall-bar resistances.
 
         ρ_xx = R_xx·w·t/L and ρ_xy = R_xy·t (PHYSICS.md §0). See
-        :func:`sloxide.analysis.transport.resistivity`.
+        :func:`sloxide.analysis.resistivity.resistivity`.
 
         Parameters
         ----------
@@ -212,7 +223,7 @@ class SloxideDatasetAccessor:
         if xx is None and xy is None:
             raise MissingVariableError("R_xx", "R_xx", self._names(), alternatives=("R_xy",))
         _check_units({"R_xx": (xx, "ohm"), "R_xy": (xy, "ohm")})
-        return transport.resistivity(
+        return resistivity.resistivity(
             xx,
             xy,
             width=self._geometry(width, "hall_bar", "width_um", "µm", "width"),
@@ -231,7 +242,7 @@ class SloxideDatasetAccessor:
     ) -> xr.Dataset:
         """Every swept variable on dims (``branch`` = up/down, ``field``), on a symmetric grid.
 
-        See :func:`sloxide.analysis.hall.branches` for the rules (virgin
+        See :func:`sloxide.analysis.loops.branches` for the rules (virgin
         sweep dropped, bins averaged, never extrapolated).
 
         Parameters
@@ -263,7 +274,7 @@ class SloxideDatasetAccessor:
         h = self._require("field", field, argument="field")
         _check_units({"field": (h, "T")})
         swept = self._ds.drop_vars([h.name], errors="ignore") if h.name in self._ds else self._ds
-        return hall.branches(
+        return loops.branches(
             swept,
             h,
             dim=self._sweep_dim(h, dim),
@@ -652,7 +663,7 @@ class SloxideDatasetAccessor:
         -0.2996
         """
         y, theta, dim = self._rotation(signal, angle, dim)
-        return amr_analysis.amr(y, theta, dim=dim, reference=reference)
+        return amr.amr(y, theta, dim=dim, reference=reference)
 
     def amr_harmonics(
         self,
@@ -701,7 +712,7 @@ class SloxideDatasetAccessor:
         array([-0.15,  0.  ])
         """
         y, theta, dim = self._rotation(signal, angle, dim)
-        return amr_analysis.amr_harmonics(
+        return amr.amr_harmonics(
             y,
             theta,
             dim=dim,
@@ -857,9 +868,7 @@ class SloxideDatasetAccessor:
         array([-0.2,  0. ])
         """
         spectra, _ = self._normalized(norm, dim)
-        return xld_analysis.xld(
-            spectra, angle_dim=angle_dim, geometry_correction=geometry_correction
-        )
+        return xld.xld(spectra, angle_dim=angle_dim, geometry_correction=geometry_correction)
 
     def orbital_polarization(
         self,
@@ -868,9 +877,9 @@ class SloxideDatasetAccessor:
         norm: Variable = None,
         dim: str | None = None,
         angle_dim: str = "incidence_angle",
-        window: Any = xld_analysis.NI_L2_WINDOW,
-        step_center: Any = xld_analysis.NI_L2_STEP_CENTER,
-        step_width: Any = xld_analysis.NI_L2_STEP_WIDTH,
+        window: Any = NI_L2_WINDOW,
+        step_center: Any = NI_L2_STEP_CENTER,
+        step_width: Any = NI_L2_STEP_WIDTH,
         geometry_correction: bool = True,
     ) -> xr.Dataset:
         """Hole ratio X and orbital polarization P from a Ni L2 XLD pair.
@@ -909,7 +918,7 @@ class SloxideDatasetAccessor:
         0.19
         """
         spectra, edim = self._normalized(norm, dim)
-        return xld_analysis.orbital_polarization(
+        return xld.orbital_polarization(
             spectra,
             dim=edim,
             angle_dim=angle_dim,
@@ -956,7 +965,7 @@ class SloxideDatasetAccessor:
         """
         spectra, edim = self._normalized(norm, dim)
         if angle_dim in spectra.dims:
-            spectra = xld_analysis.xld(spectra, angle_dim=angle_dim)["iso"]
+            spectra = xld.xld(spectra, angle_dim=angle_dim)["iso"]
         return valence.ni_valence(spectra, dim=edim)
 
 

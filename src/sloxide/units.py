@@ -23,7 +23,7 @@ import inspect
 import math
 import numbers
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import pint
@@ -34,6 +34,7 @@ from .errors import DataError, UnitsError
 
 __all__ = [
     "ureg",
+    "labelled_dataset",
     "Quantity",
     "parse_units",
     "parse_quantity",
@@ -670,3 +671,32 @@ def with_attrs(da: xr.DataArray, **attrs: Any) -> xr.DataArray:
     out = da.copy(deep=False)
     out.attrs = dict(attrs)
     return out
+
+
+def labelled_dataset(
+    table: Iterable[tuple[str, str, str]],
+    arrays: Iterable[xr.DataArray],
+    attrs: Mapping[str, Any] | None = None,
+) -> xr.Dataset:
+    """A Dataset of ``arrays``, each named and labelled by its row ``(name, units, long_name)``.
+
+    A reduction's outputs come from one kernel as a tuple of DataArrays; their
+    table gives each its name, units and long name in one place (STYLE.md 5),
+    through :func:`with_attrs`.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.units import labelled_dataset
+    >>> table = [("R0", "uohm * cm / T", "ordinary Hall coefficient"), ("n", "1/cm**3", "density")]
+    >>> out = labelled_dataset(table, [xr.DataArray(0.02), xr.DataArray(3e22)], {"kind": "demo"})
+    >>> out.R0.attrs, out.attrs
+    ({'units': 'uohm * cm / T', 'long_name': 'ordinary Hall coefficient'}, {'kind': 'demo'})
+    """
+    return xr.Dataset(
+        {
+            name: da.pipe(with_attrs, units=units, long_name=long_name)
+            for (name, units, long_name), da in zip(table, arrays, strict=True)
+        },
+        attrs=attrs,
+    )

@@ -3,8 +3,8 @@
 An M(H) loop is the same shape as an anomalous Hall loop: a hysteretic
 ``M_s·f(H)`` on a line through the origin (here the diamagnetic substrate and
 holder, or a paramagnetic background, instead of the ordinary Hall effect).
-So the loop machinery of :mod:`sloxide.analysis.hall` does the work: the
-branches are antisymmetrized, ``m = χ·µ0H + M_s·sgn(H)`` is fitted to both on
+So the AHE kernel of :mod:`sloxide.analysis.hall` does the work on loops that
+:mod:`sloxide.analysis.loops` has binned: the branches are antisymmetrized, ``m = χ·µ0H + M_s·sgn(H)`` is fitted to both on
 |µ0H| ≥ ``fit_min_field`` (where the loop is closed), the line is removed, and
 the branch zero crossings give the coercive and exchange-bias fields
 (PHYSICS.md §1, steps 2–7, with ρ_xy → m and R0 → χ).
@@ -16,8 +16,9 @@ import numpy as np
 import xarray as xr
 
 from ..errors import DataError
-from ..units import declare_units, with_attrs
-from .hall import _ahe_kernel, check_loop_windows, field_grid_of, require_branches
+from ..units import declare_units, labelled_dataset
+from .hall import _map_ahe_kernel, check_loop_windows
+from .loops import field_grid_of, require_branches
 
 __all__ = ["hysteresis", "MOMENT_UNITS"]
 
@@ -25,7 +26,7 @@ __all__ = ["hysteresis", "MOMENT_UNITS"]
 MOMENT_UNITS = "emu"
 
 _OUTPUTS: dict[str, tuple[int, str, str]] = {
-    # name: (index in the AHE kernel's outputs, units, long_name)
+    # name: (index in the AHE kernel's outputs, hall._AHE_OUTPUTS; units, long_name)
     "moment_corrected": (0, MOMENT_UNITS, "moment with the linear high-field background removed"),
     "background_slope": (1, "emu / T", "slope χ of the linear high-field background"),
     "background_slope_stderr": (2, "emu / T", "standard error of the background slope"),
@@ -39,14 +40,6 @@ _OUTPUTS: dict[str, tuple[int, str, str]] = {
     "squareness": (10, "1", "loop squareness M_r/M_s"),
     "fit_min_field": (14, "T", "lower |µ0H| bound of the background fit"),
 }
-
-
-def _kernel(
-    moment: np.ndarray, h: np.ndarray, fit_min_field: float, crossing_window: float
-) -> tuple[np.ndarray, ...]:
-    nan = np.full_like(moment, np.nan)
-    results = _ahe_kernel(moment, nan, h, fit_min_field, crossing_window, (1.0, 1.0), "paper")
-    return tuple(results[index] for index, _, _ in _OUTPUTS.values())
 
 
 def _in_moment_words(exc: Exception) -> str:
@@ -74,7 +67,7 @@ def hysteresis(
     ----------
     moment : xarray.DataArray
         Magnetic moment on dims (..., ``branch_dim``, ``field_dim``), as
-        :func:`sloxide.analysis.hall.branches` returns a sweep; any moment units
+        :func:`sloxide.analysis.loops.branches` returns a sweep; any moment units
         (emu, A·m²). The field coordinate needs units.
     field_dim, branch_dim : str, default "field", "branch"
     fit_min_field : float, optional
@@ -126,27 +119,18 @@ def hysteresis(
     h = field_grid_of(moment, field_dim)
     core = [branch_dim, field_dim]
     try:
-        results = xr.apply_ufunc(
-            _kernel,
+        results = _map_ahe_kernel(
             moment,
-            input_core_dims=[core],
-            output_core_dims=[core] + [[]] * (len(_OUTPUTS) - 1),
-            kwargs={
-                "h": h,
-                "fit_min_field": np.nan if fit_min_field is None else fit_min_field,
-                "crossing_window": crossing_window,
-            },
-            dask="parallelized",
-            output_dtypes=[float] * len(_OUTPUTS),
+            xr.full_like(moment, np.nan),
+            core,
+            h=h,
+            fit_min_field=fit_min_field,
+            crossing_window=crossing_window,
+            sigma_scale=(1.0, 1.0),
+            convention="paper",
         )
     except DataError as exc:  # FitError too: the AHE wording, said of a moment
         raise type(exc)(_in_moment_words(exc)) from None
-    out = xr.Dataset(
-        {
-            name: result.pipe(with_attrs, units=units, long_name=long_name)
-            for (name, (_, units, long_name)), result in zip(
-                _OUTPUTS.items(), results, strict=True
-            )
-        }
-    )
+    table = [(name, units, long_name) for name, (_, units, long_name) in _OUTPUTS.items()]
+    out = labelled_dataset(table, [results[index] for index, _, _ in _OUTPUTS.values()])
     return out.transpose(..., branch_dim, field_dim)

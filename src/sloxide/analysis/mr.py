@@ -12,9 +12,9 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, SloxideError
-from ..units import declare_units, with_attrs
-from .hall import field_grid_of, require_branches, symmetrize
+from ..units import declare_units, labelled_dataset
 from .leastsq import local_polyfit, require_fittable
+from .loops import field_grid_of, require_branches, symmetrize
 
 __all__ = ["magnetoresistance"]
 
@@ -22,6 +22,15 @@ FloatArray = NDArray[np.float64]
 
 #: Half-width in T of the parabola through a butterfly peak on a fine (≤ 0.05 T) grid.
 DEFAULT_PEAK_WINDOW = 0.1
+
+
+_OUTPUTS = (
+    ("mr", "percent", "magnetoresistance [ρ_xx(H) − ρ_xx(0)]/ρ_xx(0)"),
+    ("peak_field", "T", "butterfly peak field"),
+    ("peak_mr", "percent", "MR at the butterfly peak"),
+    ("mr_max_field", "percent", "MR at the largest field, averaged over the branches"),
+    ("max_field", "T", "|µ0H| at which mr_max_field is taken"),
+)
 
 
 def _mr_kernel(
@@ -95,7 +104,7 @@ def magnetoresistance(
     ----------
     rho_xx : xarray.DataArray
         ρ_xx (or R_xx: MR is a ratio) on dims (..., ``branch_dim``,
-        ``field_dim``), as :func:`sloxide.analysis.hall.branches` returns it.
+        ``field_dim``), as :func:`sloxide.analysis.loops.branches` returns it.
         Any units.
     field_dim, branch_dim : str, default "field", "branch"
         Names of the grid and branch dims.
@@ -149,7 +158,7 @@ def magnetoresistance(
     if peak_window is None:
         peak_window = max(DEFAULT_PEAK_WINDOW, 2.0 * float(np.abs(h[1] - h[0])))
     core = [branch_dim, field_dim]
-    mr, peak, peak_mr, mr_max, max_field = xr.apply_ufunc(
+    results = xr.apply_ufunc(
         _mr_kernel,
         rho_xx,
         input_core_dims=[core],
@@ -160,27 +169,7 @@ def magnetoresistance(
             "peak_window": peak_window,
         },
         dask="parallelized",
-        output_dtypes=[float] * 5,
+        output_dtypes=[float] * len(_OUTPUTS),
     )
-    out = xr.Dataset(
-        {
-            "mr": mr.pipe(
-                with_attrs,
-                units="percent",
-                long_name="magnetoresistance [ρ_xx(H) − ρ_xx(0)]/ρ_xx(0)",
-            ),
-            "peak_field": peak.pipe(with_attrs, units="T", long_name="butterfly peak field"),
-            "peak_mr": peak_mr.pipe(
-                with_attrs, units="percent", long_name="MR at the butterfly peak"
-            ),
-            "mr_max_field": mr_max.pipe(
-                with_attrs,
-                units="percent",
-                long_name="MR at the largest field, averaged over the branches",
-            ),
-            "max_field": max_field.pipe(
-                with_attrs, units="T", long_name="|µ0H| at which mr_max_field is taken"
-            ),
-        }
-    )
+    out = labelled_dataset(_OUTPUTS, results)
     return out.transpose(..., branch_dim, field_dim)

@@ -19,7 +19,7 @@ from ..errors import DataError, SloxideError
 from ..units import conversion_factors, declare_units, to_magnitude, with_attrs
 from .chunks import require_single_chunk
 from .leastsq import masked_lstsq, require_fittable
-from .transport import RHO_XX_UNITS, RHO_XY_UNITS
+from .resistivity import RHO_XX_UNITS, RHO_XY_UNITS
 
 __all__ = ["anomalous_hall_scaling", "SCALING_MODELS"]
 

@@ -17,7 +17,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, FitError, SloxideError
-from ..units import declare_units, units_of, with_attrs
+from ..units import declare_units, labelled_dataset, units_of, with_attrs
 from .chunks import require_single_chunk
 from .leastsq import levenberg_marquardt, masked_lstsq, require_fittable
 from .xas import energy_grid
@@ -330,11 +330,6 @@ def ni_valence(
         dask="parallelized",
         output_dtypes=[float] * len(outputs),
     )
-    out = xr.Dataset(
-        {
-            key: result.pipe(with_attrs, units=u, long_name=long_name)
-            for (key, u, long_name), result in zip(outputs, results, strict=True)
-        },
-        attrs={"window": [low, high], "model": "A_a·G(E_a, σ_a) + A_b·G(E_b, σ_b) + linear"},
-    )
+    model = "A_a·G(E_a, σ_a) + A_b·G(E_b, σ_b) + linear"
+    out = labelled_dataset(outputs, results, {"window": [low, high], "model": model})
     return out.transpose(*norm.dims, ...)

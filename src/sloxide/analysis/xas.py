@@ -65,7 +65,14 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from ..errors import DataError, FitError, SloxideError, SloxideWarning
-from ..units import declare_units, parse_units, to_magnitude, units_of, with_attrs
+from ..units import (
+    declare_units,
+    labelled_dataset,
+    parse_units,
+    to_magnitude,
+    units_of,
+    with_attrs,
+)
 from .chunks import require_single_chunk
 from .leastsq import WindowPolynomials, window_polyfit
 
@@ -795,28 +802,21 @@ def normalize_xas(
         dask="parallelized",
         output_dtypes=[float] * (3 + len(_SCALAR_OUTPUTS)),
     )
-    attrs = {
-        "norm": ("1", "normalized absorption"),
-        "pre_edge": (units, "pre-edge line"),
-        "post_edge": (units, "post-edge curve (pre-edge line + polynomial)"),
-        "e0": ("eV", "edge energy E0"),
-        "edge_step": (units, "edge step at E0"),
-        "pre1": ("eV", "start of the pre-edge fit range, relative to E0"),
-        "pre2": ("eV", "end of the pre-edge fit range, relative to E0"),
-        "norm1": ("eV", "start of the post-edge fit range, relative to E0"),
-        "norm2": ("eV", "end of the post-edge fit range, relative to E0"),
-        "nnorm": ("1", "degree of the post-edge polynomial"),
-    }
-    out = xr.Dataset(
-        {
-            key: result.pipe(with_attrs, units=attrs[key][0], long_name=attrs[key][1])
-            for key, result in zip(attrs, results, strict=True)
-        },
-        attrs={
-            "description": (
-                "pre-edge normalization as larch.xafs.pre_edge.preedge (xraylarch 2026.3.1), "
-                "npre=1, nvict=0"
-            )
-        },
+    outputs = (
+        ("norm", "1", "normalized absorption"),
+        ("pre_edge", units, "pre-edge line"),
+        ("post_edge", units, "post-edge curve (pre-edge line + polynomial)"),
+        ("e0", "eV", "edge energy E0"),
+        ("edge_step", units, "edge step at E0"),
+        ("pre1", "eV", "start of the pre-edge fit range, relative to E0"),
+        ("pre2", "eV", "end of the pre-edge fit range, relative to E0"),
+        ("norm1", "eV", "start of the post-edge fit range, relative to E0"),
+        ("norm2", "eV", "end of the post-edge fit range, relative to E0"),
+        ("nnorm", "1", "degree of the post-edge polynomial"),
     )
+    description = (
+        "pre-edge normalization as larch.xafs.pre_edge.preedge (xraylarch 2026.3.1), "
+        "npre=1, nvict=0"
+    )
+    out = labelled_dataset(outputs, results, {"description": description})
     return out.transpose(*mu.dims, ...)

@@ -226,6 +226,17 @@ def xld(
     )
 
 
+def _energy_of(spectra: xr.DataArray, energy: xr.DataArray | None, dim: str) -> FloatArray:
+    """The energies of ``spectra`` along ``dim`` in eV: ``energy``, else the ``dim`` coordinate."""
+    if energy is None:
+        if dim not in spectra.coords:
+            raise DataError(f"no energies: pass energy= or give the {dim!r} dim a coordinate")
+        energy = to_magnitude(
+            spectra[dim].reset_coords(drop=True), "eV", f"the {dim!r} coordinate"
+        )
+    return np.asarray(energy.values, dtype=float)
+
+
 def _integration_weights(energy: FloatArray, low: float, high: float) -> FloatArray:
     """Trapezoid weights of the readings within [low, high]."""
     inside = (energy >= low) & (energy <= high)
@@ -382,13 +393,7 @@ def orbital_polarization(
     require_single_chunk(spectra, dim, "spectra")
     if angle_dim in spectra.dims:
         require_single_chunk(spectra, angle_dim, "spectra")
-    if energy is None:
-        if dim not in spectra.coords:
-            raise DataError(f"no energies: pass energy= or give the {dim!r} dim a coordinate")
-        energy = to_magnitude(
-            spectra[dim].reset_coords(drop=True), "eV", f"the {dim!r} coordinate"
-        )
-    e = np.asarray(energy.values, dtype=float)
+    e = _energy_of(spectra, energy, dim)
     if e.ndim != 1 or not np.all(np.diff(e) > 0):
         raise DataError(
             "the energy must be one strictly increasing 1-D grid shared by both spectra; "
@@ -507,13 +512,7 @@ def band_integrals(
     """
     if dim not in spectra.dims:
         raise DataError(f"the spectra have dims {spectra.dims}, not {dim!r}; pass dim=")
-    if energy is None:
-        if dim not in spectra.coords:
-            raise DataError(f"no energies: pass energy= or give the {dim!r} dim a coordinate")
-        energy = to_magnitude(
-            spectra[dim].reset_coords(drop=True), "eV", f"the {dim!r} coordinate"
-        )
-    e = np.asarray(energy.values, dtype=float)
+    e = _energy_of(spectra, energy, dim)
     names = list(bands)
     w = np.stack([_integration_weights(e, *sorted(bands[n])) for n in names])
     weights = xr.DataArray(w, dims=("band", dim), coords={"band": names})

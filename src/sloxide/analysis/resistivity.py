@@ -1,8 +1,9 @@
-"""Hall-bar geometry and carriers: resistance to resistivity, Hall slope to carrier density.
+"""Resistivity of a Hall bar from its resistances and geometry, and the units it is reported in.
 
 Conventions follow PHYSICS.md section 0: x̂ ∥ I ∥ [100], ẑ ∥ +H ∥ [001],
-ρ_xy ≡ E_y/j_x, so holes give a positive Hall coefficient. ρ_xx is
-reported in mΩ·cm and ρ_xy in µΩ·cm.
+ρ_xy ≡ E_y/j_x. ρ_xx is reported in mΩ·cm (:data:`RHO_XX_UNITS`) and ρ_xy in
+µΩ·cm (:data:`RHO_XY_UNITS`); every reduction of resistivities takes them in
+these units.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import numpy as np
 import xarray as xr
 
 from ..errors import SloxideError
-from ..units import conversion_factors, declare_units, ureg, with_attrs
+from ..units import conversion_factors, declare_units, with_attrs
 from .chunks import refuse_inf
 
-__all__ = ["resistivity", "carrier_density", "sheet_carrier_density"]
+__all__ = ["resistivity", "RHO_XX_UNITS", "RHO_XY_UNITS"]
 
+#: Units of ρ_xx throughout sloxide.
 RHO_XX_UNITS = "mohm * cm"
+#: Units of ρ_xy throughout sloxide.
 RHO_XY_UNITS = "uohm * cm"
 
 
@@ -67,7 +70,7 @@ def resistivity(
     The C10/L6 bar at 300 K (PHYSICS.md section 8, check 3):
 
     >>> import xarray as xr
-    >>> from sloxide.analysis.transport import resistivity
+    >>> from sloxide.analysis.resistivity import resistivity
     >>> R = xr.DataArray(584.99, attrs={"units": "ohm"})
     >>> float(resistivity(R, width=200, length=1200, thickness=61.54)["rho_xx"])
     0.6000...
@@ -106,93 +109,3 @@ def resistivity(
             with_attrs, units=RHO_XY_UNITS, long_name="Hall resistivity ρ_xy", quantity="rho_xy"
         )
     return out
-
-
-_E = float(ureg.Quantity(1, "elementary_charge").to("C").magnitude)
-
-
-def _carrier_type(slope: xr.DataArray) -> xr.DataArray:
-    kind = xr.where(slope > 0, "holes", xr.where(slope < 0, "electrons", "undetermined"))
-    return kind.pipe(
-        with_attrs,
-        long_name="majority carrier type",
-        description="holes for a positive Hall coefficient (ρ_xy ≡ E_y/j_x, PHYSICS.md §0)",
-    )
-
-
-@declare_units(hall_coefficient="m**3/C")
-def carrier_density(hall_coefficient: xr.DataArray) -> xr.Dataset:
-    """Carrier density and type from the Hall coefficient R_H = dρ_xy/d(µ0H).
-
-    n = 1/(|e|·|R_H|); holes if R_H > 0 (PHYSICS.md section 1, item 10).
-
-    Parameters
-    ----------
-    hall_coefficient : xarray.DataArray
-        R_H, e.g. the ordinary Hall slope ``R0`` in µΩ·cm/T or in m³/C.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``carrier_density`` in cm⁻³ and ``carrier_type`` ("holes",
-        "electrons", or "undetermined" for R_H = 0 or NaN).
-
-    Examples
-    --------
-    PHYSICS.md section 8, check 15:
-
-    >>> import xarray as xr
-    >>> from sloxide.analysis.transport import carrier_density
-    >>> out = carrier_density(xr.DataArray(2e-10, attrs={"units": "m^3/C"}))
-    >>> f"{float(out.carrier_density):.3g}", str(out.carrier_type.values)
-    ('3.12e+22', 'holes')
-    """
-    scale = conversion_factors("1/m**3", "1/cm**3")[0]
-    n = scale / (_E * abs(hall_coefficient))
-    return xr.Dataset(
-        {
-            "carrier_density": n.pipe(
-                with_attrs, units="1/cm**3", long_name="carrier density n = 1/(|e|·|R_H|)"
-            ),
-            "carrier_type": _carrier_type(hall_coefficient),
-        }
-    )
-
-
-@declare_units(sheet_slope="ohm/T")
-def sheet_carrier_density(sheet_slope: xr.DataArray) -> xr.Dataset:
-    """Sheet carrier density from the slope of R_xy against µ0H.
-
-    n_2D = 1/(|e|·|dR_xy/dB|); divide by the thickness for a volume density.
-    ``n = 1/(e·R0·t)`` holds only for this sheet slope (PHYSICS.md §1, item 10).
-
-    Parameters
-    ----------
-    sheet_slope : xarray.DataArray
-        dR_xy/d(µ0H), e.g. in Ω/T.
-
-    Returns
-    -------
-    xarray.Dataset
-        ``sheet_carrier_density`` in cm⁻² and ``carrier_type``.
-
-    Examples
-    --------
-    >>> import xarray as xr
-    >>> from sloxide.analysis.transport import sheet_carrier_density
-    >>> out = sheet_carrier_density(xr.DataArray(-0.05, attrs={"units": "ohm/T"}))
-    >>> f"{float(out.sheet_carrier_density):.4g}", str(out.carrier_type.values)
-    ('1.248e+16', 'electrons')
-    """
-    scale = conversion_factors("1/m**2", "1/cm**2")[0]
-    n = scale / (_E * abs(sheet_slope))
-    return xr.Dataset(
-        {
-            "sheet_carrier_density": n.pipe(
-                with_attrs,
-                units="1/cm**2",
-                long_name="sheet carrier density n_2D = 1/(|e|·|dR_xy/dB|)",
-            ),
-            "carrier_type": _carrier_type(sheet_slope),
-        }
-    )
