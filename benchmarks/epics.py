@@ -49,7 +49,7 @@ def run(points: int = 601) -> dict[str, float]:
             ophyd.set_cl("caproto")
         stack.callback(_disconnect_client)  # before the IOC stops: no reconnect noise
         from sloxide.devices.cryostat import EpicsCryostat
-        from sloxide.devices.transport import EpicsHallBar
+        from sloxide.devices.hallbar import EpicsHallBar
 
         cryostat = EpicsCryostat(prefix=ioc.prefix, name="cryostat")
         hallbar = EpicsHallBar(prefix=ioc.prefix, name="hallbar")

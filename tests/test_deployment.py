@@ -27,7 +27,7 @@ from services import (
 )
 
 from sloxide.devices.definitions import DeviceDefinitionError, load_devices
-from sloxide.plans.transport import loop_fields
+from sloxide.plans.magnetotransport import loop_fields
 
 PLANS = Path(ROOT) / "plans"
 DEVICES = Path(ROOT) / "devices"

@@ -26,10 +26,10 @@ from test_ioc import EpicsLab, SimLab, ioc  # noqa: F401  (ioc: the session's IO
 import sloxide  # noqa: F401
 from sloxide.devices.beamline import EpicsBeamline
 from sloxide.devices.cryostat import EpicsCryostat
+from sloxide.devices.hallbar import EpicsHallBar
 from sloxide.devices.positioner import LimitError
 from sloxide.devices.rotator import EpicsRotator
 from sloxide.devices.sim import AXES, FAULTS, SimWorld, sim_lab
-from sloxide.devices.transport import EpicsHallBar
 from sloxide.model.samples import HALL_BAR, SAMPLES
 
 MOVABLES = [

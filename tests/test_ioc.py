@@ -38,9 +38,9 @@ import sloxide  # noqa: F401  (registers the accessor)
 from sloxide import plans
 from sloxide.devices.beamline import EpicsBeamline
 from sloxide.devices.cryostat import EpicsCryostat
+from sloxide.devices.hallbar import EpicsHallBar
 from sloxide.devices.rotator import EpicsRotator
 from sloxide.devices.sim import SimWorld, sim_lab
-from sloxide.devices.transport import EpicsHallBar
 
 EPICS_CLASSES = {
     "cryostat": EpicsCryostat,

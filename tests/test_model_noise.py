@@ -15,7 +15,7 @@ from scipy.signal import savgol_filter
 
 import sloxide  # noqa: F401  (the accessor)
 from sloxide.devices.sim import SimWorld
-from sloxide.model import magnetometry, spectra, transport
+from sloxide.model import magnetometry, magnetotransport, spectra
 from sloxide.model.magnetism import LoopMemory
 from sloxide.model.samples import SAMPLES
 
@@ -51,7 +51,9 @@ def test_amr_residual_rms_is_the_section7_noise(sample, plane):
     fit = rotation.sloxide.amr_harmonics()
     n, p = rotation.angle.size, 5
     # AMR = (R − R_max)/R_max in %, and R_max differs from every R by < 0.2 %.
-    assert float(fit.residual_rms) == pytest.approx(transport.NOISE_AMR, rel=_allowance(n - p))
+    assert float(fit.residual_rms) == pytest.approx(
+        magnetotransport.NOISE_AMR, rel=_allowance(n - p)
+    )
 
 
 def test_amr_noise_over_many_rotations_and_the_stated_errors():
@@ -62,9 +64,9 @@ def test_amr_noise_over_many_rotations_and_the_stated_errors():
     fit = rotations.sloxide.amr_harmonics()
     n, p = rotations.angle.size, 5
     pooled = float(np.sqrt((fit.residual_rms**2).mean()))
-    assert pooled == pytest.approx(transport.NOISE_AMR, rel=_allowance(40 * (n - p)))
+    assert pooled == pytest.approx(magnetotransport.NOISE_AMR, rel=_allowance(40 * (n - p)))
     c2 = fit.c.sel(harmonic=2)
-    expected = transport.NOISE_AMR * np.sqrt(2.0 / n)
+    expected = magnetotransport.NOISE_AMR * np.sqrt(2.0 / n)
     assert float(c2.std(ddof=1)) == pytest.approx(expected, rel=_allowance(39))
     assert float(fit.c_stderr.sel(harmonic=2).mean()) == pytest.approx(expected, rel=0.1)
 
@@ -77,15 +79,15 @@ def test_loops_and_rt_keep_the_rho_xx_noise():
     world.command("field", 9.0)
     readings = np.array([world.hall_resistances()[0] for _ in range(2000)])
     relative = readings.std(ddof=1) / readings.mean()
-    assert relative == pytest.approx(transport.NOISE_XX, rel=_allowance(1999))
+    assert relative == pytest.approx(magnetotransport.NOISE_XX, rel=_allowance(1999))
 
 
 def test_rotation_geometry_and_noise_level():
-    assert not transport.rotation_geometry(90.0, "(010)")
-    assert not transport.rotation_geometry(270.0, "(010)")
-    assert transport.rotation_geometry(0.0, "(010)")
-    assert all(transport.rotation_geometry(a, "(001)") for a in (0.0, 90.0, 270.0))
-    assert transport.rho_xx_noise(45.0, "(010)") == transport.NOISE_AMR / 100
+    assert not magnetotransport.rotation_geometry(90.0, "(010)")
+    assert not magnetotransport.rotation_geometry(270.0, "(010)")
+    assert magnetotransport.rotation_geometry(0.0, "(010)")
+    assert all(magnetotransport.rotation_geometry(a, "(001)") for a in (0.0, 90.0, 270.0))
+    assert magnetotransport.rho_xx_noise(45.0, "(010)") == magnetotransport.NOISE_AMR / 100
 
 
 # --------------------------------------------------------------------------- magnetometry

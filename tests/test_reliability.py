@@ -22,8 +22,8 @@ from bluesky.utils import FailedStatus, RunEngineInterrupted
 
 import sloxide.plans as plans
 from sloxide.devices.sim import SimWorld, sim_lab
+from sloxide.plans.magnetotransport import loop_fields
 from sloxide.plans.suspenders import install_suspenders
-from sloxide.plans.transport import loop_fields
 from sloxide.plans.xas import energy_points
 
 STEP_DELAY_S = 0.01  # a sleep before every trigger keeps the plan running long enough

@@ -17,7 +17,7 @@ import MultiPyVu as mpv
 import numpy as np
 
 from sloxide.devices.sim import SimWorld, sim_lab
-from sloxide.plans.transport import loop_fields
+from sloxide.plans.magnetotransport import loop_fields
 
 HERE = Path(__file__).resolve().parent
 OE_PER_T = 1e4

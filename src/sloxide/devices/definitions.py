@@ -10,7 +10,7 @@ directory ships three), so changing a PV prefix or a ramp rate needs no Python::
     settings = { "field.rate" = 0.02 }   # T/s: sets the move timeout
 
     [devices.hallbar]
-    class = "sloxide.devices.transport.EpicsHallBar"
+    class = "sloxide.devices.hallbar.EpicsHallBar"
     prefix = "SLX:"
 
 Each ``[devices.NAME]`` table makes one ophyd device called ``NAME``:
@@ -107,7 +107,7 @@ def load_devices(
     ... class = "sloxide.devices.cryostat.SimCryostat"
     ... settings = { "temperature.tolerance" = 0.1 }
     ... [devices.hallbar]
-    ... class = "sloxide.devices.transport.SimHallBar"
+    ... class = "sloxide.devices.hallbar.SimHallBar"
     ... ''')
     >>> devices = load_devices(path)
     >>> sorted(devices), devices["hallbar"].world is devices["cryostat"].world

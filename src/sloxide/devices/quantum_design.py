@@ -99,10 +99,10 @@ from ophyd.status import Status
 from ..errors import SloxideError
 from ..model.samples import HALL_BAR
 from .cryostat import Cryostat, FieldAxis, TemperatureAxis
+from .hallbar import HallBar
 from .positioner import LimitError, _end
 from .rotator import AngleAxis, Rotator
 from .signals import UnitSignal
-from .transport import HallBar
 
 __all__ = [
     "DONE",

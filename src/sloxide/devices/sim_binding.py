@@ -89,7 +89,7 @@ def sim_trigger(device: Any, measure: Any) -> Any:
     Examples
     --------
     >>> from sloxide.devices.sim_binding import sim_trigger
-    >>> from sloxide.devices.transport import SimHallBar
+    >>> from sloxide.devices.hallbar import SimHallBar
     >>> from sloxide.simulation.world import SimWorld
     >>> world = SimWorld(seed=0)
     >>> hallbar = SimHallBar(name="hallbar", world=world)

@@ -14,8 +14,8 @@ from typing import Any
 from ..simulation.world import SimWorld
 from .beamline import SimBeamline
 from .cryostat import SimCryostat
+from .hallbar import SimHallBar
 from .rotator import SimRotator
-from .transport import SimHallBar
 
 __all__ = ["sim_lab"]
 

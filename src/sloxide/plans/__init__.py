@@ -6,7 +6,8 @@ start-document context of DESIGN.md, and restores the instrument state in a
 """
 
 from .campaign import campaign
-from .transport import amr_rotation, fc_magnetization, field_loop, rt_sweep
+from .magnetometry import fc_magnetization
+from .magnetotransport import amr_rotation, field_loop, rt_sweep
 from .xas import energy_points, xas_scan, xld_scan
 
 __all__ = [

@@ -12,7 +12,8 @@ from bluesky.protocols import Movable, Readable
 from bluesky.utils import Msg
 
 from ..model.samples import SAMPLES
-from .transport import amr_rotation, fc_magnetization, field_loop, rt_sweep
+from .magnetometry import fc_magnetization
+from .magnetotransport import amr_rotation, field_loop, rt_sweep
 from .xas import xld_scan
 
 __all__ = ["campaign", "LOOP_TEMPERATURES"]

@@ -1,4 +1,5 @@
-"""The ``sloxide`` start-document context that every plan writes (DESIGN.md, "Data contract")."""
+"""The ``sloxide`` start-document context that every plan writes (DESIGN.md, "Data contract"),
+and the checks that turn plan arguments into validated numbers before anything moves."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from ..errors import SloxideError
 from ..model.samples import HALL_BAR, SAMPLES
-from ..units import scalar_magnitude
+from ..units import difference, scalar_magnitude
 
 __all__ = [
     "sample_context",
@@ -19,6 +20,8 @@ __all__ = [
     "plot_hints",
     "check_range",
     "check_points",
+    "check_positive",
+    "temperature_steps",
     "as_number",
     "MAX_POINTS",
 ]
@@ -208,3 +211,44 @@ def check_range(name: str, value: float, limits: tuple[float, float], units: str
             f"{name} = {number!r} {units} is outside [{low}, {high}] {units}; nothing was moved"
         )
     return number
+
+
+def check_positive(name: str, value: Any, units: str) -> float:
+    """A size (a step, an amplitude) as a positive float in ``units``, or a SloxideError.
+
+    Sizes are differences, so ``"5 degC"`` is refused instead of being read as the
+    absolute 278.15 K (:func:`sloxide.units.difference`).
+
+    Examples
+    --------
+    >>> from sloxide.plans.context import check_positive
+    >>> check_positive("step", "500 mK", "K")
+    0.5
+    """
+    number = as_number(name, value, difference(units))
+    if number <= 0:
+        raise SloxideError(f"{name} must be positive and finite, got {value!r} {units}")
+    return number
+
+
+def temperature_steps(start: float, stop: float, step: float) -> list[float]:
+    """Setpoints from ``start`` towards ``stop`` in ``step`` (K), ``start`` included.
+
+    Examples
+    --------
+    >>> from sloxide.plans.context import temperature_steps
+    >>> temperature_steps(100.0, 90.0, 5.0)
+    [100.0, 95.0, 90.0]
+    """
+    span = abs(stop - start)
+    if span == 0:
+        raise SloxideError(
+            f"start and stop are both {start:g} K: a sweep needs two different temperatures"
+        )
+    if not step <= span + 1e-9:
+        raise SloxideError(
+            f"a sweep from {start:g} K to {stop:g} K in steps of {step:g} K measures one "
+            f"point only; use a step of at most {span:g} K, or a wider sweep"
+        )
+    n = check_points("the temperature sweep", np.floor(abs(stop - start) / step + 1e-9) + 1)
+    return [float(v) for v in start + np.sign(stop - start) * step * np.arange(n)]

@@ -30,9 +30,9 @@ import numpy as np
 
 from ..model.magnetism import LoopMemory, expose, out_of_plane_field
 from ..model.magnetometry import measured_moment
+from ..model.magnetotransport import hall_bar_resistances, resistivities
 from ..model.samples import HALL_BAR, SAMPLES, HallBarGeometry, Sample
 from ..model.spectra import TEY_STEP, IncidentFlux, add_noise, edge_at, tey
-from ..model.transport import hall_bar_resistances, resistivities
 
 __all__ = ["SimWorld", "FAULTS", "AXES"]
 

@@ -64,7 +64,7 @@ def zero_field_resistivity(sample: Sample, temperature: Any) -> FloatArray:
     Examples
     --------
     >>> from sloxide.model.samples import SAMPLES
-    >>> from sloxide.model.transport import zero_field_resistivity
+    >>> from sloxide.model.magnetotransport import zero_field_resistivity
     >>> float(zero_field_resistivity(SAMPLES["C10/L6"], 300.0).round(6))
     0.6
     >>> zero_field_resistivity(SAMPLES["C2/L2"], [300.0, 2.0]).round(0)
@@ -91,7 +91,7 @@ def linear_mr_coefficient(sample: Sample) -> float:
     Examples
     --------
     >>> from sloxide.model.samples import SAMPLES
-    >>> from sloxide.model.transport import linear_mr_coefficient
+    >>> from sloxide.model.magnetotransport import linear_mr_coefficient
     >>> round(linear_mr_coefficient(SAMPLES["C10/L6"]) * 100, 4)  # %/T
     0.0692
     """
@@ -113,7 +113,7 @@ def domain_weight(sample: Sample, temperature: float) -> float:
     Examples
     --------
     >>> from sloxide.model.samples import SAMPLES
-    >>> from sloxide.model.transport import domain_weight
+    >>> from sloxide.model.magnetotransport import domain_weight
     >>> [round(domain_weight(SAMPLES["C10/L6"], t), 3) for t in (2.0, 20.0, 50.0)]
     [1.0, 0.185, 0.0]
     """
@@ -140,7 +140,7 @@ def amr_percent(
     Examples
     --------
     >>> from sloxide.model.samples import SAMPLES
-    >>> from sloxide.model.transport import amr_percent
+    >>> from sloxide.model.magnetotransport import amr_percent
     >>> amr_percent(SAMPLES["C10/L2"], 5.0, [0.0, 90.0], "(001)").round(3)
     array([-0.15,  0.15])
     >>> float(amr_percent(SAMPLES["C10/L2"], 5.0, 0.0, "(010)").round(3))
@@ -170,7 +170,7 @@ def rotation_geometry(angle_deg: float, plane: str) -> bool:
 
     Examples
     --------
-    >>> from sloxide.model.transport import rotation_geometry
+    >>> from sloxide.model.magnetotransport import rotation_geometry
     >>> rotation_geometry(90.0, "(010)"), rotation_geometry(45.0, "(010)")
     (False, True)
     >>> rotation_geometry(90.0, "(001)")
@@ -192,7 +192,7 @@ def rho_xx_noise(angle_deg: float, plane: str) -> float:
 
     Examples
     --------
-    >>> from sloxide.model.transport import rho_xx_noise
+    >>> from sloxide.model.magnetotransport import rho_xx_noise
     >>> rho_xx_noise(90.0, "(010)"), rho_xx_noise(30.0, "(001)")
     (1e-05, 3e-05)
     """
@@ -222,7 +222,7 @@ def resistivities(
     --------
     >>> from sloxide.model.magnetism import LoopMemory
     >>> from sloxide.model.samples import SAMPLES
-    >>> from sloxide.model.transport import resistivities
+    >>> from sloxide.model.magnetotransport import resistivities
     >>> xx, xy = resistivities(SAMPLES["C10/L6"], 2.0, 0.0, LoopMemory(+1))
     >>> round(float(xy), 4)  # remanent AHE + lead pickup
     0.1046
@@ -266,7 +266,7 @@ def hall_bar_resistances(
     Examples
     --------
     >>> from sloxide.model.samples import SAMPLES
-    >>> from sloxide.model.transport import hall_bar_resistances
+    >>> from sloxide.model.magnetotransport import hall_bar_resistances
     >>> r_xx, r_xy = hall_bar_resistances(0.6, 0.03, SAMPLES["C10/L6"])
     >>> round(float(r_xx), 1), round(float(r_xy) * 1e3, 3)
     (585.0, 4.875)

@@ -2,7 +2,7 @@
 # The queueserver needs bluesky protocol hints (Readable, Movable) on device arguments;
 # the plans then use the instruments' components, which the protocols do not declare, and
 # bluesky types list_scan's motor/positions varargs as tuples.
-"""Transport and magnetometry plans: R(T), field loops, field-cooled M(T) and AMR rotations.
+"""Magnetotransport plans: R(T), Hall-bar field loops and AMR rotations.
 
 Each measurement is one run (DESIGN.md, "Plans"). The field loops use the
 (010) mount at φ = 90°, where the field is along [001].
@@ -19,47 +19,22 @@ from bluesky.protocols import Movable, Readable
 from bluesky.utils import Msg
 
 from ..errors import SloxideError
-from ..units import difference
 from .context import (
-    as_number,
     check_points,
+    check_positive,
     check_range,
     hall_bar_context,
     plot_hints,
     sample_context,
     start_metadata,
+    temperature_steps,
 )
 from .restore import restoring
 
-__all__ = ["rt_sweep", "field_loop", "fc_magnetization", "amr_rotation", "loop_fields"]
+__all__ = ["rt_sweep", "field_loop", "amr_rotation", "loop_fields"]
 
 MsgGenerator = Generator[Msg, Any, Any]
 PLANES = ("(001)", "(010)")
-
-
-def _positive(name: str, value: Any, units: str) -> float:
-    # Positive arguments are sizes (steps, amplitudes): differences, so "5 degC" is refused
-    # instead of being read as the absolute 278.15 K.
-    number = as_number(name, value, difference(units))
-    if number <= 0:
-        raise SloxideError(f"{name} must be positive and finite, got {value!r} {units}")
-    return number
-
-
-def _temperature_steps(start: float, stop: float, step: float) -> list[float]:
-    """Setpoints from ``start`` towards ``stop`` in ``step`` (K), ``start`` included."""
-    span = abs(stop - start)
-    if span == 0:
-        raise SloxideError(
-            f"start and stop are both {start:g} K: a sweep needs two different temperatures"
-        )
-    if not step <= span + 1e-9:
-        raise SloxideError(
-            f"a sweep from {start:g} K to {stop:g} K in steps of {step:g} K measures one "
-            f"point only; use a step of at most {span:g} K, or a wider sweep"
-        )
-    n = check_points("the temperature sweep", np.floor(abs(stop - start) / step + 1e-9) + 1)
-    return [float(v) for v in start + np.sign(stop - start) * step * np.arange(n)]
 
 
 def _hall_bar(hallbar: Any, hall_sign: int = 1) -> dict[str, Any]:
@@ -87,7 +62,7 @@ def loop_fields(field_max: float, step: float) -> list[float]:
 
     Examples
     --------
-    >>> from sloxide.plans.transport import loop_fields
+    >>> from sloxide.plans.magnetotransport import loop_fields
     >>> loop_fields(1.0, 0.5)
     [0.0, 0.5, 1.0, 0.5, 0.0, -0.5, -1.0, -0.5, 0.0, 0.5, 1.0]
     """
@@ -149,9 +124,9 @@ def rt_sweep(
     """
     t0 = check_range("start", start, cryostat.temperature.limits, "K")
     t1 = check_range("stop", stop, cryostat.temperature.limits, "K")
-    dt = _positive("step", step, "K")
+    dt = check_positive("step", step, "K")
     h = check_range("field", field, cryostat.field.limits, "T")
-    temperatures = _temperature_steps(t0, t1, dt)
+    temperatures = temperature_steps(t0, t1, dt)
     context = {
         "measurement": "rt",
         "sample": sample_context(sample),
@@ -222,9 +197,9 @@ def field_loop(
     True
     """
     t = check_range("temperature", temperature, cryostat.temperature.limits, "K")
-    h_max = _positive("field_max", field_max, "T")
+    h_max = check_positive("field_max", field_max, "T")
     check_range("field_max", h_max, cryostat.field.limits, "T")
-    dh = _positive("step", step, "T")
+    dh = check_positive("step", step, "T")
     fields = loop_fields(h_max, dh)
     context = {
         "measurement": "field_loop",
@@ -244,75 +219,6 @@ def field_loop(
                 [hallbar, cryostat.temperature], cryostat.field, fields, md=_md
             )
         )
-
-    return (yield from restoring(inner(), [cryostat.field]))
-
-
-def fc_magnetization(
-    cryostat: Movable,
-    *,
-    field: float = 0.2,
-    start: float = 150.0,
-    stop: float = 2.0,
-    step: float = 1.0,
-    sample: str | None = None,
-    md: dict | None = None,
-) -> MsgGenerator:
-    """Field-cooled M(T): set the field above T_c, then cool while reading the moment.
-
-    Parameters
-    ----------
-    cryostat : Movable
-        The cryostat with its magnetometer (``moment``).
-    field : float, default 0.2
-        Cooling and measuring field in T (out of plane [P]).
-    start, stop : float, default 150, 2
-        In K; ``start`` must be above ``stop`` (a cooling sweep).
-    step : float, default 1
-        In K.
-    sample : str, optional
-    md : dict, optional
-
-    Yields
-    ------
-    Msg
-        One run, measurement ``"fc_magnetization"``.
-
-    Examples
-    --------
-    >>> from bluesky import RunEngine
-    >>> from sloxide.devices.sim import SimWorld, sim_lab
-    >>> from sloxide.plans import fc_magnetization
-    >>> lab = sim_lab(SimWorld(sample="C10/L6"))
-    >>> uid, = RunEngine({})(fc_magnetization(lab["cryostat"], start=100, stop=90, step=5))
-    """
-    h = check_range("field", field, cryostat.field.limits, "T")
-    t0 = check_range("start", start, cryostat.temperature.limits, "K")
-    t1 = check_range("stop", stop, cryostat.temperature.limits, "K")
-    dt = _positive("step", step, "K")
-    if not t0 > t1:
-        raise SloxideError(
-            f"a field-cooled sweep cools: start ({t0} K) must be above stop ({t1} K)"
-        )
-    temperatures = _temperature_steps(t0, t1, dt)
-    context = {
-        "measurement": "fc_magnetization",
-        "sample": sample_context(sample),
-        "setpoints": {"field_T": h, "start_K": t0, "stop_K": t1},
-        "quantities": {
-            cryostat.moment.name: "moment",
-            cryostat.temperature.name: "temperature",
-            cryostat.field.name: "field",
-        },
-    }
-    args = {"field": h, "start": t0, "stop": t1, "step": dt, "sample": sample}
-    hints = plot_hints([cryostat.temperature, cryostat.field], [cryostat.moment])
-    _md = start_metadata("fc_magnetization", args, context, md, hints)
-
-    def inner() -> MsgGenerator:
-        yield from bps.mv(cryostat.temperature, t0)
-        yield from bps.mv(cryostat.field, h)
-        return (yield from bp.list_scan([cryostat], cryostat.temperature, temperatures, md=_md))
 
     return (yield from restoring(inner(), [cryostat.field]))
 
@@ -367,7 +273,7 @@ def amr_rotation(
     h = check_range("field", field, cryostat.field.limits, "T")
     if plane not in PLANES:
         raise SloxideError(f"plane must be one of {PLANES}, got {plane!r}")
-    da = _positive("step", step, "deg")
+    da = check_positive("step", step, "deg")
     n = check_points("the rotation", np.floor(360.0 / da + 0.5))  # 360°/step, rounded
     if n < 6 or not np.isclose(n * da, 360.0):
         raise SloxideError(f"step = {da}° must divide 360° into at least 6 angles")
