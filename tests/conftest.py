@@ -30,3 +30,23 @@ def tiled_catalog(tiled_catalog_dir):
     from sloxide.catalog import open_catalog
 
     return open_catalog(tiled_catalog_dir, create=True)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL cluster for the whole session (initdb costs seconds).
+
+    Each user makes its own database with ``postgres.createdb(name)``; the
+    cluster and its files are removed at the end of the session.
+    """
+    from services import PostgresCluster
+
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import pytest
-from services import free_port, running, wait_for
+from services import free_port, running, wait_healthy
 
 from sloxide.catalog import (
     CATALOG_FILENAME,
@@ -296,14 +296,7 @@ def test_a_read_only_user_serves_and_is_told_when_writing_is_needed(shared):
     command += ["--catalog", str(shared["directory"]), "--port", str(port)]
     with running(command, env={"TILED_API_KEY": KEY}, cwd="/") as server:
         url = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(url + "/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(healthy, TIMEOUT, "sloxide serve as a read-only user", server)
+        wait_healthy(url, TIMEOUT, "sloxide serve as a read-only user", server)
         from tiled.client import from_uri
 
         table = from_uri(url, api_key=KEY)[shared["uid"]]["primary"].read()

@@ -16,15 +16,13 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import pathlib
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
-from services import free_port
+from services import SloxideServe
 
 pytest.importorskip("tiled")
 httpx = pytest.importorskip("httpx")
@@ -35,7 +33,6 @@ from sloxide.catalog import QueryError, find_runs, open_catalog, subscribe  # no
 from sloxide.io import StackError, read_runs  # noqa: E402
 
 KEY = secrets.token_hex(32)
-STARTUP_SECONDS = 90
 SAMPLES = ("C10/L6", "C2/L6", "C10/L2")
 LOOP_TEMPERATURES = (2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 DAY = 86400.0
@@ -119,26 +116,9 @@ def catalog_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server(catalog_dir, tmp_path_factory):
     """``sloxide serve`` over the module's catalog, started early: it takes seconds."""
-    port = free_port()
-    logs = tmp_path_factory.mktemp("serve-logs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TILED_")}
-    env["TILED_API_KEY"] = KEY
-    with open(logs / "out.txt", "w") as out, open(logs / "err.txt", "w") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "sloxide.cli", "serve", "--catalog", str(catalog_dir)]
-            + ["--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=err,
-        )
-    url = f"http://127.0.0.1:{port}"
-    yield {"process": process, "url": url, "logs": logs}
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    server = SloxideServe(catalog_dir, tmp_path_factory.mktemp("serve-logs"), key=KEY)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -186,94 +166,38 @@ def written(catalog_dir, server):
 
 
 def _served(server):
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if server["process"].poll() is not None:
-            logs = (server["logs"] / "err.txt").read_text()
-            pytest.fail(f"sloxide serve exited with {server['process'].returncode}: {logs}")
-        try:
-            if httpx.get(server["url"] + "/healthz", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"sloxide serve not ready in {STARTUP_SECONDS} s")
-        time.sleep(0.2)
-    return open_catalog(f"{server['url']}?api_key={KEY}")
-
-
-def _postgres_binaries():
-    """The directory of PostgreSQL's server programs (Debian's layout, or pg_config's)."""
-    import glob
-    import shutil
-
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return os.path.dirname(found[-1])
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        bindir = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
-        if os.path.exists(os.path.join(bindir.stdout.strip(), "initdb")):
-            return bindir.stdout.strip()
-    return None
+    server.wait()
+    return open_catalog(f"{server.url}?api_key={KEY}")
 
 
 @pytest.fixture(scope="module")
-def postgres_catalog(tmp_path_factory):
+def postgres_catalog(postgres, tmp_path_factory):
     """A Tiled catalog on PostgreSQL, as a facility's server has (STACK.md), with the
     synthetic runs, a run without context and a stored result, served in-process."""
-    import shutil
-
-    from services import require
-
     pytest.importorskip("asyncpg")
-    bindir = _postgres_binaries()
-    require(bindir is not None, "PostgreSQL's server programs are not installed")
-    root = os.geteuid() == 0
-    as_owner = ["runuser", "-u", "postgres", "--"] if root else []
-    require(not root or shutil.which("runuser") is not None, "runuser is needed as root")
-    # Straight under the temporary directory: the postgres user cannot reach into
-    # pytest's private ones.
-    directory = pathlib.Path(tempfile.mkdtemp(prefix="sloxide-postgres-"))
-    data = directory / "data"
-    if root:
-        shutil.chown(directory, "postgres")
-    port = free_port()
+    uri = postgres.createdb("find_runs")
+    from tiled.catalog import from_uri
+    from tiled.client import Context, from_context
+    from tiled.server.app import build_app
 
-    def pg(*command):
-        subprocess.run([*as_owner, *command], check=True, capture_output=True, timeout=120)
+    storage = tmp_path_factory.mktemp("postgres-storage")
+    adapter = from_uri(
+        uri.replace("postgresql://", "postgresql+asyncpg://"),
+        writable_storage=[str(storage / "data"), f"sqlite:///{storage}/tables.sqlite"],
+        readable_storage=[str(storage / "data")],
+        init_if_not_exists=True,
+    )
+    client = from_context(Context.from_app(build_app(adapter)))
+    _write_synthetic(client)
+    _write_without_context(client)
+    import xarray as xr
 
-    pg(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "sloxide")
-    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1"
-    pg(f"{bindir}/pg_ctl", "-D", str(data), "-o", options, "-l", str(directory / "log"),
-       "-w", "start")  # fmt: skip
-    try:
-        pg(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "sloxide", "runs")
-        from tiled.catalog import from_uri
-        from tiled.client import Context, from_context
-        from tiled.server.app import build_app
+    from sloxide.results import store_result
 
-        storage = tmp_path_factory.mktemp("postgres-storage")
-        adapter = from_uri(
-            f"postgresql+asyncpg://sloxide@127.0.0.1:{port}/runs",
-            writable_storage=[str(storage / "data"), f"sqlite:///{storage}/tables.sqlite"],
-            readable_storage=[str(storage / "data")],
-            init_if_not_exists=True,
-        )
-        client = from_context(Context.from_app(build_app(adapter)))
-        _write_synthetic(client)
-        _write_without_context(client)
-        import xarray as xr
-
-        from sloxide.results import store_result
-
-        first = next(iter(client))
-        store_result(client, xr.Dataset({"Tc": ((), 1.0, {"units": "K"})}), method="m",
-                     raw_uids=[first])  # fmt: skip
-        yield client
-    finally:
-        pg(f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "stop")
-        shutil.rmtree(directory, ignore_errors=True)
+    first = next(iter(client))
+    store_result(client, xr.Dataset({"Tc": ((), 1.0, {"units": "K"})}), method="m",
+                 raw_uids=[first])  # fmt: skip
+    return client
 
 
 def _write_without_context(catalog):
@@ -492,7 +416,7 @@ def test_ls_json_through_the_server(written, server):
     _served(server)
     env = {k: v for k, v in os.environ.items() if not k.startswith("TILED_")}
     env["TILED_API_KEY"] = KEY
-    done = _ls("--catalog", server["url"], "--json", "--query", "temperature=2 K..20 K", env=env)
+    done = _ls("--catalog", server.url, "--json", "--query", "temperature=2 K..20 K", env=env)
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     expected = find_runs(written["catalog"], temperature=(2, 20))

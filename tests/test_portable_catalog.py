@@ -22,7 +22,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from services import free_port, running, wait_for
+from services import free_port, running, wait_healthy
 
 pytest.importorskip("tiled")
 httpx = pytest.importorskip("httpx")
@@ -171,14 +171,7 @@ def test_a_moved_catalog_reads_reduces_exports_and_serves(original, tmp_path):
     command = [sys.executable, "-m", "sloxide.cli", "serve", "--catalog", str(moved)]
     with running([*command, "--port", str(port)], env={"TILED_API_KEY": KEY}) as server:
         url = f"http://127.0.0.1:{port}"
-
-        def healthy() -> bool:
-            try:
-                return httpx.get(url + "/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        wait_for(healthy, TIMEOUT, "sloxide serve on the moved catalog", server)
+        wait_healthy(url, TIMEOUT, "sloxide serve on the moved catalog", server)
         from tiled.client import from_uri
 
         client = from_uri(url, api_key=KEY)

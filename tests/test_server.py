@@ -12,80 +12,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from services import free_port
+from services import SloxideServe, free_port
 
 pytest.importorskip("tiled")
 pytest.importorskip("uvicorn")
 httpx = pytest.importorskip("httpx")
 
 KEY = secrets.token_hex(32)
-STARTUP_SECONDS = 90  # importing tiled and opening the catalog take ~6 s; CI machines are slow
 CONTEXT = {"measurement": "rt", "sample": {"name": "C10/L6"}}
 
 
-def _environment(key: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TILED_")}
-    if key is not None:
-        env["TILED_API_KEY"] = key
-    return env
-
-
-class Server:
-    """One ``sloxide serve`` process, its stdout and stderr in files."""
-
-    def __init__(self, catalog: Path, logs: Path, *flags: str, key: str | None = KEY) -> None:
-        self.catalog = catalog
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.stdout_path, self.stderr_path = logs / "stdout.txt", logs / "stderr.txt"
-        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "sloxide.cli", "serve", "--catalog", str(catalog)]
-                + ["--port", str(self.port), *flags],
-                env=_environment(key),
-                stdout=out,
-                stderr=err,
-            )
-        self._ready = False
-
-    def output(self) -> tuple[str, str]:
-        return self.stdout_path.read_text(), self.stderr_path.read_text()
-
-    def wait(self) -> Server:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not self._ready:
-            if self.process.poll() is not None:
-                out, err = self.output()
-                pytest.fail(f"sloxide serve exited with {self.process.returncode}:\n{out}\n{err}")
-            if time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"sloxide serve not ready in {STARTUP_SECONDS} s:\n{self.output()}")
-            try:
-                self._ready = httpx.get(self.url + "/healthz", timeout=2).status_code == 200
-            except httpx.TransportError:
-                time.sleep(0.2)
-        return self
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return int(self.process.returncode)
+def Server(catalog: Path, logs: Path, *flags: str, key: str | None = KEY) -> SloxideServe:
+    """``sloxide serve`` over ``catalog`` with this module's key (None: it makes one)."""
+    return SloxideServe(catalog, logs, *flags, key=key)
 
 
 @pytest.fixture(scope="module")

@@ -389,7 +389,21 @@ def _ioc(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    if args.catalog is not None and not args.catalog.lower().startswith(("http:", "https:")):
+    from .server import is_database_uri
+
+    database = is_database_uri(args.catalog)
+    if args.data is not None and not database:
+        raise UsageError(
+            "--data is the data folder of a PostgreSQL catalog (--catalog postgresql://...); "
+            "an embedded catalog keeps its files in its own folder"
+        )
+    if database and args.data is None:
+        raise UsageError(
+            "--catalog postgresql://... needs --data DIR, the folder for the catalog's array files"
+        )
+    # A database is checked by the server itself, with a message naming the fix.
+    local = args.catalog is not None and not args.catalog.lower().startswith(("http:", "https:"))
+    if local and not database:
         catalog = Path(args.catalog).expanduser()
         if catalog.is_dir():
             try:
@@ -408,6 +422,7 @@ def _serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         serve(
             args.catalog,
+            data=args.data,
             host=args.host,
             port=args.port,
             public=args.public,
@@ -634,10 +649,17 @@ def _parser() -> argparse.ArgumentParser:
     ioc.set_defaults(run=_ioc)
 
     serve = command(
-        "serve", "a Tiled server over the catalog; API key from TILED_API_KEY (or one is made)"
+        "serve",
+        "a Tiled server over the catalog; API key from TILED_API_KEY (or one is made), "
+        "a read-only key from SLOXIDE_READ_API_KEY",
     )
     serve.add_argument(
-        "--catalog", default=None, help="catalog directory (default: user data dir)"
+        "--catalog",
+        default=None,
+        help="catalog directory (default: user data dir), or postgresql://USER@HOST/DB",
+    )
+    serve.add_argument(
+        "--data", default=None, help="data folder of a PostgreSQL catalog (its array files)"
     )
     serve.add_argument(
         "--host", type=_host, default="127.0.0.1", help="address to bind (default 127.0.0.1)"

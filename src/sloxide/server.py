@@ -1,10 +1,16 @@
-"""Serve the embedded catalog over HTTP with Tiled: ``sloxide serve``.
+"""Serve a catalog over HTTP with Tiled: ``sloxide serve``.
 
 A pipeline on another machine, a colleague's notebook or a RunEngine at a
 facility reaches the catalog through :func:`sloxide.catalog.open_catalog` with
-the server's URL. The server is Tiled's own, run by uvicorn, over the same
-embedded-catalog directory (``catalog.db``, ``tables.sqlite`` and ``data/``)
-that :func:`~sloxide.catalog.open_catalog` writes; nothing is copied.
+the server's URL. The server is Tiled's own, run by uvicorn, over either
+
+* the embedded-catalog directory (``catalog.db``, ``tables.sqlite`` and
+  ``data/``) that :func:`~sloxide.catalog.open_catalog` writes; nothing is
+  copied; or
+* a PostgreSQL catalog, as a facility runs it: a database initialized once with
+  ``tiled catalog init postgresql://...`` holds the runs' metadata and event
+  tables, and a data folder (``data=``, ``--data``) their array files. Several
+  RunEngines write through one server at once (docs/deployment.md).
 
 Security model
 --------------
@@ -26,6 +32,10 @@ default            refused (401)       read
   server's log lines have ``api_key=...`` and ``Apikey ...`` redacted, so a
   browser user's ``?api_key=`` URL does not end up in the access log. A key
   from the environment is never printed.
+* **A read-only key.** ``SLOXIDE_READ_API_KEY``, if set, is a second key
+  that is only ever granted the read scopes, also on a writable server: the
+  instruments hold the key that writes, analysts and dashboards the one that
+  reads. It must differ from ``TILED_API_KEY``.
 * **Who may read.** Tiled's authentication: a request without a valid key gets
   no scopes, so 401, unless the server is public (``allow_anonymous_access``),
   when it gets tiled's public scopes, ``read:metadata`` and ``read:data``.
@@ -41,7 +51,8 @@ default            refused (401)       read
 * **Where it listens.** ``127.0.0.1`` unless told otherwise. The key crosses
   plain HTTP; on any other address, put the server behind an HTTPS proxy.
 
-Reading and writing over HTTP needs the ``acquire`` extra on both ends.
+Reading and writing over HTTP needs the ``acquire`` extra on both ends; a
+PostgreSQL catalog needs the ``facility`` extra on the server.
 """
 
 from __future__ import annotations
@@ -55,6 +66,7 @@ import re
 import secrets
 import socket
 import sys
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +78,24 @@ from .catalog import (
 )
 from .errors import SloxideError
 
-__all__ = ["ServeError", "READ_SCOPES", "access_scopes", "build_app", "serve"]
+__all__ = [
+    "ServeError",
+    "READ_SCOPES",
+    "READ_KEY_VARIABLE",
+    "access_scopes",
+    "build_app",
+    "database_uris",
+    "is_database_uri",
+    "serve",
+]
 
 #: The scopes a read-only request is granted: tiled's public scopes.
 READ_SCOPES = frozenset({"read:metadata", "read:data"})
 
 _KEY_VARIABLE = "TILED_API_KEY"
+#: The environment variable of the read-only key (``sloxide serve``).
+READ_KEY_VARIABLE = "SLOXIDE_READ_API_KEY"
+_DATABASE_SCHEMES = ("postgresql:", "postgresql+asyncpg:")
 _SECRET_PATTERNS = (
     re.compile(r"(api_key=)[^&#\s\"']+", re.IGNORECASE),
     re.compile(r"(apikey\s+)\S+", re.IGNORECASE),
@@ -142,17 +166,258 @@ def access_scopes(
 # --------------------------------------------------------------------------- catalog
 
 
-def _catalog_adapter(catalog: str | os.PathLike[str] | None, *, writable: bool) -> Any:
-    """The Tiled adapter of the embedded catalog in ``catalog``, opened as catalog.py opens it.
+def is_database_uri(catalog: str | os.PathLike[str] | None) -> bool:
+    """True when ``catalog`` names a PostgreSQL database rather than a catalog directory.
 
-    The directory must hold a catalog: serving never creates one. A moved or
-    copied catalog is re-pointed at its directory; one this user may read but
+    Parameters
+    ----------
+    catalog : str or os.PathLike, optional
+        What ``sloxide serve --catalog`` was given.
+
+    Returns
+    -------
+    bool
+        ``postgresql://...`` and ``postgresql+asyncpg://...`` are databases.
+
+    Examples
+    --------
+    >>> from sloxide.server import is_database_uri
+    >>> is_database_uri("postgresql://sloxide@db-host/sloxide")
+    True
+    >>> is_database_uri("/data/sloxide")
+    False
+    """
+    return catalog is not None and str(catalog).lower().startswith(_DATABASE_SCHEMES)
+
+
+def database_uris(uri: str) -> tuple[str, str]:
+    """The two URIs a PostgreSQL catalog needs: tiled's catalog index and its event tables.
+
+    The index is read and written by SQLAlchemy with the asyncpg driver
+    (``postgresql+asyncpg://``); event tables are appended through ADBC, which
+    takes the plain ``postgresql://`` form. Both are the same database.
+
+    Parameters
+    ----------
+    uri : str
+        ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE``, with or without
+        ``+asyncpg``.
+
+    Returns
+    -------
+    tuple of str
+        (catalog URI, tables URI).
+
+    Raises
+    ------
+    CatalogError
+        If ``uri`` is not a PostgreSQL URI with a database name.
+
+    Examples
+    --------
+    >>> from sloxide.server import database_uris
+    >>> database_uris("postgresql://sloxide@db-host:5432/sloxide")
+    ('postgresql+asyncpg://sloxide@db-host:5432/sloxide', 'postgresql://sloxide@db-host:5432/sloxide')
+    """
+    parts = urllib.parse.urlsplit(str(uri))
+    if parts.scheme.lower() not in ("postgresql", "postgresql+asyncpg") or not parts.path.strip(
+        "/"
+    ):
+        raise CatalogError(
+            f"{_redacted(uri)!r} is not a PostgreSQL database URI; pass "
+            "postgresql://USER@HOST:PORT/DATABASE (or a catalog directory)"
+        )
+    plain = urllib.parse.urlunsplit(parts._replace(scheme="postgresql"))
+    return urllib.parse.urlunsplit(parts._replace(scheme="postgresql+asyncpg")), plain
+
+
+def _redacted(uri: str) -> str:
+    """``uri`` with its password, if any, replaced by ``***``: fit for messages and logs."""
+    parts = urllib.parse.urlsplit(str(uri))
+    if parts.password is None:
+        return str(uri)
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _database_state(catalog_uri: str) -> str:
+    """``"ready"``, ``"uninitialized"`` or ``"needs upgrade"``; CatalogError if unreachable."""
+    import asyncio
+    import threading
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from tiled.alembic_utils import DatabaseUpgradeNeeded, UninitializedDatabase, check_database
+    from tiled.catalog.core import ALL_REVISIONS, REQUIRED_REVISION
+
+    outcome: dict[str, Any] = {}
+
+    async def check() -> None:
+        engine = create_async_engine(catalog_uri)
+        try:
+            await check_database(engine, REQUIRED_REVISION, ALL_REVISIONS)
+            outcome["state"] = "ready"
+        except UninitializedDatabase:
+            outcome["state"] = "uninitialized"
+        except DatabaseUpgradeNeeded:
+            outcome["state"] = "needs upgrade"
+        finally:
+            await engine.dispose()
+
+    def run() -> None:
+        try:
+            asyncio.run(check())
+        except BaseException as exc:  # handed to the calling thread
+            outcome["error"] = exc
+
+    # A thread of its own: works under a running event loop (Jupyter) too.
+    worker = threading.Thread(target=run, name="sloxide-database-check")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        exc = outcome["error"]
+        raise CatalogError(
+            f"cannot reach the catalog database {_redacted(catalog_uri)!r} "
+            f"({type(exc).__name__}: {' '.join(str(exc).split()[:16])}); check that PostgreSQL "
+            "is running, the host, port, user and database name, and that the database "
+            "exists (createdb)"
+        ) from None
+    return str(outcome["state"])
+
+
+def _database_adapter(uri: str, data: str | os.PathLike[str] | None, *, writable: bool) -> Any:
+    """The Tiled adapter of a PostgreSQL catalog: index and event tables in the
+    database, array files in ``data``."""
+    catalog_uri, tables_uri = database_uris(uri)
+    if data is None:
+        raise CatalogError(
+            "a PostgreSQL catalog needs a data folder for its array files: pass --data DIR "
+            "(shared storage that every server of this catalog sees at the same path)"
+        )
+    _require("tiled.catalog")
+    state = _database_state(catalog_uri)
+    shown = _redacted(uri)
+    if state == "uninitialized":
+        raise CatalogError(
+            f"the database {shown!r} holds no Tiled catalog yet; initialize it once with "
+            f"`tiled catalog init {shown}`, then serve it (serving never creates a catalog)"
+        )
+    if state == "needs upgrade":
+        raise CatalogError(
+            f"the catalog {shown!r} was written by an older Tiled and needs a database "
+            f"upgrade: run `tiled catalog upgrade-database {shown}`"
+        )
+    folder = Path(data).expanduser().resolve()
+    if not folder.is_dir():
+        if not writable or not folder.parent.is_dir():
+            raise CatalogError(
+                f"the data folder {str(folder)!r} does not exist; create it (mkdir) or pass "
+                "the folder this catalog's array files are in (--data DIR)"
+            )
+        folder.mkdir(mode=0o700)
+    from tiled.catalog import from_uri
+
+    adapter = from_uri(
+        catalog_uri,
+        writable_storage=[str(folder), tables_uri] if writable else None,
+        readable_storage=[str(folder)] if writable else [str(folder), tables_uri],
+    )
+    adapter.context.engine = _database_engine(catalog_uri)
+    for storage in adapter.context.readable_storage.values():
+        if getattr(storage, "dialect", None) == "postgresql":
+            _ping_on_checkout(storage)
+    return adapter
+
+
+def _ping_on_checkout(storage: Any) -> None:
+    """Test each pooled event-table connection as it is handed out; replace a dead one.
+
+    tiled pools its ADBC connections without a check, so after PostgreSQL
+    restarts, each stale connection would fail one request with 500. SQLAlchemy's
+    pessimistic disconnect handling: a checkout listener that raises
+    ``DisconnectionError`` makes the pool discard the connection and open another.
+    """
+    from sqlalchemy import event, exc
+
+    def ping(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        try:
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("SELECT 1")
+                cursor.fetchall()
+            finally:
+                cursor.close()
+        except Exception as error:  # ADBC raises its own types for a closed connection
+            raise exc.DisconnectionError(str(error)) from error
+
+    pool = storage._connection_pool  # tiled's per-storage pool (a SQLAlchemy QueuePool)
+    if not event.contains(pool, "checkout", ping):
+        event.listen(pool, "checkout", ping)
+
+
+def _json_number(text: str) -> int | float:
+    """A JSON integer from PostgreSQL: an int if it fits in 64 bits, else a float.
+
+    JSONB keeps numbers as exact decimals and prints a large float such as
+    1.7976931348623157e308 (a motor's infinite rate, clamped by the client) as
+    309 digits without a decimal point; read back, that is an integer too wide
+    for the wire formats (msgpack, JSON), and every read of the run would fail.
+    SQLite keeps it a float, so this gives what the embedded catalog gives.
+    """
+    value = int(text)
+    return value if -(2**63) <= value < 2**64 else float(value)
+
+
+def _database_engine(catalog_uri: str) -> Any:
+    """tiled's engine for the catalog index, with two changes for PostgreSQL.
+
+    Pre-ping is on (tiled's ``from_uri`` turns it off): a connection that a
+    PostgreSQL restart closed is noticed and replaced before use, so the server
+    recovers by itself. JSON numbers are read with :func:`_json_number`.
+    """
+    import json
+
+    from sqlalchemy import event
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from tiled.server import connection_pool
+
+    engine = create_async_engine(
+        catalog_uri,
+        json_serializer=connection_pool.json_serializer,
+        json_deserializer=functools.partial(json.loads, parse_int=_json_number),
+        pool_size=5,
+        max_overflow=10,
+        pool_pre_ping=True,
+    )
+    # What tiled's own PostgreSQL engines do on connect (a generic plan cache mode).
+    listener = getattr(connection_pool, "_set_postgresql_plan_cache_mode", None)
+    if listener is not None:
+        event.listens_for(engine.sync_engine, "connect")(listener)
+    return engine
+
+
+def _catalog_adapter(
+    catalog: str | os.PathLike[str] | None,
+    *,
+    writable: bool,
+    data: str | os.PathLike[str] | None = None,
+) -> Any:
+    """The Tiled adapter of the catalog: an embedded one in a directory, or a PostgreSQL one.
+
+    The catalog must exist: serving never creates one. A moved or copied
+    embedded catalog is re-pointed at its directory; one this user may read but
     not write is served read-only, unless ``writable`` (then "not writable").
     """
     if catalog is not None and str(catalog).lower().startswith(("http://", "https://")):
         raise CatalogError(
-            f"sloxide serve serves a catalog directory, not a URL ({str(catalog)!r}); the "
-            "server at that URL already serves its catalog"
+            f"sloxide serve serves a catalog directory or database, not a URL "
+            f"({str(catalog)!r}); the server at that URL already serves its catalog"
+        )
+    if is_database_uri(catalog):
+        return _database_adapter(str(catalog), data, writable=writable)
+    if data is not None:
+        raise CatalogError(
+            "--data is for a PostgreSQL catalog; an embedded catalog keeps its array files "
+            "in its own folder (drop --data)"
         )
     location = default_catalog_directory() if catalog is None else Path(catalog)
     directory = location.expanduser().resolve()
@@ -189,8 +454,15 @@ def _read_only_policy() -> Any:
     return ReadOnlyAccessPolicy()
 
 
-def _capped(dependency: Any, allowed: frozenset[str]) -> Any:
-    """``dependency`` (a tiled scopes dependency) granting nothing outside ``allowed``.
+def _is_read_key(given: Any, read_key: str | None) -> bool:
+    if not read_key or not isinstance(given, str):
+        return False
+    return secrets.compare_digest(given.encode(), read_key.encode())
+
+
+def _capped(dependency: Any, allowed: frozenset[str], read_key: str | None = None) -> Any:
+    """``dependency`` (a tiled scopes dependency) granting nothing outside ``allowed``,
+    and only the read scopes to the read-only key.
 
     ``functools.wraps`` keeps the signature, so FastAPI resolves the same
     sub-dependencies (key, token, settings) as for tiled's own function.
@@ -198,10 +470,47 @@ def _capped(dependency: Any, allowed: frozenset[str]) -> Any:
 
     @functools.wraps(dependency)
     async def capped(*args: Any, **kwargs: Any) -> set[str]:
+        if _is_read_key(kwargs.get("api_key"), read_key):
+            return set(READ_SCOPES)
         granted = await dependency(*args, **kwargs)
         return {s for s in granted if str(getattr(s, "value", s)) in allowed}
 
     return capped
+
+
+def _read_key_principal(dependency: Any, read_key: str) -> Any:
+    """``dependency`` (tiled's current-principal dependency) letting the read-only key in.
+
+    tiled's single-user mode knows one key and answers any other with 401
+    "Invalid API key"; the read-only key is resolved as no key at all (the
+    principal of an anonymous request), and its scopes come from :func:`_capped`.
+    """
+
+    @functools.wraps(dependency)
+    async def principal(*args: Any, **kwargs: Any) -> Any:
+        if _is_read_key(kwargs.get("api_key"), read_key):
+            kwargs["api_key"] = None
+        return await dependency(*args, **kwargs)
+
+    return principal
+
+
+def _read_key(read_key: str | None, key: str) -> str | None:
+    """The read-only key: ``read_key``, else SLOXIDE_READ_API_KEY; checked as the key is."""
+    read = os.environ.get(READ_KEY_VARIABLE) if read_key is None else read_key
+    if not read:
+        return None
+    if not read.isalnum() or not read.isascii():
+        raise ServeError(
+            f"the read-only key ({READ_KEY_VARIABLE}) must be letters and digits only; "
+            'generate one with python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    if read == key:
+        raise ServeError(
+            f"the read-only key ({READ_KEY_VARIABLE}) is the same as the server's key "
+            f"({_KEY_VARIABLE}); give readers a key of their own"
+        )
+    return read
 
 
 def _api_key(api_key: str | None, *, required: bool) -> str:
@@ -225,7 +534,9 @@ def _api_key(api_key: str | None, *, required: bool) -> str:
 def build_app(
     catalog: str | os.PathLike[str] | None = None,
     *,
+    data: str | os.PathLike[str] | None = None,
     api_key: str | None = None,
+    read_key: str | None = None,
     public: bool = False,
     allow_writes: bool = False,
 ) -> Any:
@@ -238,10 +549,20 @@ def build_app(
         :func:`sloxide.catalog.default_catalog_directory`. It must hold a
         catalog (``sloxide demo --data`` or the acquisition profile makes one);
         serving never creates one. A directory the user may not write is
-        served read-only.
+        served read-only. Or a PostgreSQL database,
+        ``postgresql://USER@HOST:PORT/DATABASE``, initialized once with
+        ``tiled catalog init`` (docs/deployment.md): runs' metadata and event
+        tables are stored there, array files in ``data``.
+    data : str or os.PathLike, optional
+        The data folder of a PostgreSQL catalog (required with one; made if
+        missing and ``allow_writes``). Not for an embedded catalog.
     api_key : str, optional
-        The single API key; default the ``TILED_API_KEY`` environment
-        variable. Letters and digits only. Not needed when ``public``.
+        The server's API key; default the ``TILED_API_KEY`` environment
+        variable. Letters and digits only. Not needed when ``public``. With
+        ``allow_writes`` it may write.
+    read_key : str, optional
+        A second key that may only read, whatever the mode; default the
+        ``SLOXIDE_READ_API_KEY`` environment variable, or none.
     public : bool, default False
         Anyone may read without a key; nobody may write.
     allow_writes : bool, default False
@@ -257,11 +578,13 @@ def build_app(
     Raises
     ------
     CatalogError
-        If the directory holds no catalog, or is not writable by this user
-        and ``allow_writes`` is set.
+        If the directory or database holds no catalog, the database cannot
+        be reached, a database is given without ``data``, or the directory is
+        not writable by this user and ``allow_writes`` is set.
     ServeError
-        If no key is given or set (and the server is not public), if the key
-        is not alphanumeric, or if both ``public`` and ``allow_writes`` are set.
+        If no key is given or set (and the server is not public), if a key
+        is not alphanumeric, if the read-only key is the server's key, or if
+        both ``public`` and ``allow_writes`` are set.
 
     Examples
     --------
@@ -280,7 +603,8 @@ def build_app(
     """
     scopes = access_scopes(public=public, allow_writes=allow_writes)
     key = _api_key(api_key, required=not public)
-    adapter = _catalog_adapter(catalog, writable=allow_writes)
+    read = _read_key(read_key, key)
+    adapter = _catalog_adapter(catalog, writable=allow_writes, data=data)
     _require("tiled.server.app")
     from tiled.config import Authentication
     from tiled.server import authentication as tiled_authentication
@@ -292,11 +616,15 @@ def build_app(
         Authentication(providers=[], single_user_api_key=key, allow_anonymous_access=public),
         access_policy=None if allow_writes else _read_only_policy(),
     )
-    if not allow_writes:
+    if not allow_writes or read is not None:
         granted = scopes["key"] | scopes["anonymous"]
         for name in ("get_current_scopes", "get_current_scopes_websocket"):
             dependency = getattr(tiled_authentication, name)
-            app.dependency_overrides[dependency] = _capped(dependency, granted)
+            app.dependency_overrides[dependency] = _capped(dependency, granted, read)
+    if read is not None:
+        for name in ("get_current_principal", "get_current_principal_websocket"):
+            dependency = getattr(tiled_authentication, name)
+            app.dependency_overrides[dependency] = _read_key_principal(dependency, read)
     app.state.sloxide_access = scopes
     return app
 
@@ -392,6 +720,7 @@ def _is_loopback(host: str) -> bool:
 def serve(
     catalog: str | os.PathLike[str] | None = None,
     *,
+    data: str | os.PathLike[str] | None = None,
     host: str = "127.0.0.1",
     port: int = 8000,
     public: bool = False,
@@ -402,7 +731,7 @@ def serve(
 
     The API key is ``TILED_API_KEY`` from the environment; if it is unset
     (and the server is not public), a random key is made and printed once on
-    stdout. Clients connect with ``open_catalog("http://HOST:PORT")`` and
+    stdout. A read-only key for readers, if wanted, is ``SLOXIDE_READ_API_KEY``. Clients connect with ``open_catalog("http://HOST:PORT")`` and
     ``TILED_API_KEY`` set to the same key. On SIGINT or SIGTERM the server
     stops accepting connections, finishes the requests in flight and shuts
     tiled down; then SIGINT returns, and SIGTERM ends the process as the
@@ -411,8 +740,11 @@ def serve(
     Parameters
     ----------
     catalog : str or os.PathLike, optional
-        The embedded-catalog directory; default
-        :func:`sloxide.catalog.default_catalog_directory`.
+        The embedded-catalog directory, default
+        :func:`sloxide.catalog.default_catalog_directory`; or a PostgreSQL
+        database URI (with ``data``), see :func:`build_app`.
+    data : str or os.PathLike, optional
+        The data folder of a PostgreSQL catalog.
     host : str, default "127.0.0.1"
         The address to listen on; ``0.0.0.0`` for every interface.
     port : int, default 8000
@@ -452,7 +784,7 @@ def serve(
 
     sock = _bind(host, port)  # before the slow part: a busy port fails at once
     try:
-        app = build_app(catalog, api_key=key, public=public, allow_writes=allow_writes)
+        app = build_app(catalog, data=data, api_key=key, public=public, allow_writes=allow_writes)
     except BaseException:
         sock.close()
         raise
