@@ -95,7 +95,7 @@ def test_an_xld_pair_is_reduced_once_both_runs_are_in(live_campaign, tiled_catal
     assert sorted(stored.attrs["raw_uids"]) == sorted(ni)
     assert stored.attrs["parameters"]["normalize_xas"] == NORMALIZATION["Ni L2"]
     both = read_results(ni[0], catalog=tiled_catalog)
-    assert both.attrs["methods"] == ["orbital_polarization", "xld"]
+    assert both.attrs["methods"] == ["ni_valence", "orbital_polarization", "xld"]
 
 
 def test_a_failing_reduction_is_reported_and_the_rest_goes_on(

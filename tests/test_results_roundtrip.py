@@ -29,7 +29,7 @@ from sloxide.export import export_dataset, open_exported
 from sloxide.io import read_run, read_runs
 from sloxide.multivu import import_multivu
 from sloxide.plans import amr_rotation, fc_magnetization, field_loop, rt_sweep, xld_scan
-from sloxide.reduction import REDUCTIONS, reduce_loop_series, reduce_xas_pair
+from sloxide.reduction import PAIR_REDUCTIONS, REDUCTIONS, reduce_loop_series, reduce_xas_pair
 from sloxide.results import (
     _SCALAR_DIM,
     RESULTS_CONTAINER,
@@ -73,7 +73,7 @@ def _fresh(catalog, method: str, raw_uids: list[str], parameters: dict) -> xr.Da
         loops = read_runs(raw_uids, along="setpoints.temperature_K", catalog=catalog)
         (result,) = reduce_loop_series(loops)
         return result.data
-    if method in ("xld", "orbital_polarization"):
+    if method in {r.method for reductions in PAIR_REDUCTIONS.values() for r in reductions}:
         pair = read_runs(raw_uids, along="xas.incidence_angle_deg", catalog=catalog)
         return {r.method: r.data for r in reduce_xas_pair(pair)}[method]
     (uid,) = raw_uids
@@ -105,7 +105,8 @@ def test_every_reduction_of_the_table_is_stored_and_read_back_unchanged(campaign
         assert_same_result(stored, _fresh(catalog, method, raw, dict(provenance["parameters"])))
         checked.add(method)
     table = {r.method for reductions in REDUCTIONS.values() for r in reductions}
-    assert checked == table | {"xld", "orbital_polarization", "ahe_scaling"}
+    pairs = {r.method for reductions in PAIR_REDUCTIONS.values() for r in reductions}
+    assert checked == table | pairs | {"ahe_scaling"}
 
 
 def test_a_field_loop_keeps_branch_labels_units_and_the_carrier_type(campaign):

@@ -207,7 +207,9 @@ class SloxideDatasetAccessor:
         Returns
         -------
         xarray.Dataset
-            ``rho_xx`` and/or ``rho_xy``.
+            ``rho_xx`` and/or ``rho_xy``; on a run that measured the temperature
+            beside the resistances (an R(T) sweep), that temperature rides along as
+            a coordinate, so the result is ρ(T) wherever it is stored or sent.
 
         Examples
         --------
@@ -217,12 +219,27 @@ class SloxideDatasetAccessor:
         ...     "sample": {"thickness_nm": 61.54}}})
         >>> float(ds.sloxide.resistivity().rho_xx)
         0.6000...
+        >>> sweep = xr.Dataset({"R_xx": ("time", [584.99, 500.0], {"units": "ohm"}),
+        ...                     "temperature": ("time", [300.0, 200.0], {"units": "K"})},
+        ...                    attrs=ds.attrs)
+        >>> sweep.sloxide.resistivity().rho_xx.temperature.values.tolist()
+        [300.0, 200.0]
         """
         xx = self._find("R_xx", R_xx, argument="R_xx")
         xy = self._find("R_xy", R_xy, argument="R_xy")
         if xx is None and xy is None:
             raise MissingVariableError("R_xx", "R_xx", self._names(), alternatives=("R_xy",))
         _check_units({"R_xx": (xx, "ohm"), "R_xy": (xy, "ohm")})
+        temperature = self._find("temperature")
+        if temperature is not None and temperature.name not in self._ds.coords:
+            # Only a temperature read along the resistances' own dims: a scalar
+            # setpoint or another stream's clock would not describe each reading.
+            def carried(r: xr.DataArray | None) -> xr.DataArray | None:
+                if r is None or set(temperature.dims) != set(r.dims) or not r.dims:
+                    return r
+                return r.assign_coords({temperature.name: temperature})
+
+            xx, xy = carried(xx), carried(xy)
         return resistivity.resistivity(
             xx,
             xy,

@@ -137,26 +137,18 @@ def _demo(args: argparse.Namespace) -> int:
         _writable_directory(args.data, "--data")
 
     from .catalog import open_catalog
-    from .demo import compare, reduce_campaign, run_campaign, write_figures
+    from .demo import reproduce
     from .report import format_table, write_report
 
     catalog = open_catalog(args.data, create=True)
-    campaign = run_campaign(
-        catalog, quick=args.quick, seed=args.seed, progress=_progress_wanted(args)
+    reproduction = reproduce(
+        catalog, out, quick=args.quick, seed=args.seed, progress=_progress_wanted(args)
     )
-    results = reduce_campaign(catalog, campaign)
-    rows = compare(results)
-    figures = write_figures(results, out)
-    summary = (
-        f"{sum(len(v) for s in campaign.uids.values() for v in s.values())} runs, "
-        f"{campaign.events} events, acquired in {campaign.seconds:.0f} s on the simulated lab "
-        "(instant mode) and read back from the catalog."
-    )
-    report = write_report(rows, figures, out, summary)
-    print(summary + "\n")
-    print(format_table(rows))
+    report = write_report(reproduction.rows, reproduction.figures, out, reproduction.summary)
+    print(reproduction.summary + "\n")
+    print(format_table(reproduction.rows))
     print(f"\nfigures and report: {report.parent}")
-    return 0 if all(r.within for r in rows) else 1
+    return 0 if reproduction.reproduced else 1
 
 
 def _reduce(args: argparse.Namespace) -> int:

@@ -13,7 +13,8 @@ measurement              reductions (accessor methods)
 ``amr``                  ``amr_harmonics``
 ``mh_loop``              ``hysteresis`` (an M(H) loop imported from a MultiVu file)
 ``mt``                   ``curie_temperature`` (a warming M(T) imported from a file)
-an ``xas`` pair          ``xld`` (and ``orbital_polarization`` at Ni L2) on spectra
+an ``xas`` pair          :data:`PAIR_REDUCTIONS` of the edge (``xld``; at Ni L2 also
+                         ``orbital_polarization`` and ``ni_valence``) on spectra
                          normalized with :data:`NORMALIZATION` for the edge
 ======================== ==========================================================
 
@@ -42,6 +43,7 @@ __all__ = [
     "reduce_job",
     "run_job",
     "REDUCTIONS",
+    "PAIR_REDUCTIONS",
     "NORMALIZATION",
     "SCALING_MAX_TEMPERATURE_K",
     "reductions_for",
@@ -80,6 +82,13 @@ REDUCTIONS: dict[str, tuple[Reduction, ...]] = {
     # Imported from MultiVu files (sloxide.multivu): M(H) loops and warming M(T).
     "mh_loop": (Reduction("hysteresis"),),
     "mt": (Reduction("curie_temperature"),),
+}
+
+#: Reductions of an XLD pair by edge, on the normalized pair; an edge not listed gets
+#: the XLD alone. The orbital polarization and the two-Gaussian valence fit are Ni L2
+#: analyses (PHYSICS.md §4; the paper's Figs. 3b and 4b).
+PAIR_REDUCTIONS: dict[str, tuple[Reduction, ...]] = {
+    "Ni L2": (Reduction("xld"), Reduction("orbital_polarization"), Reduction("ni_valence")),
 }
 
 #: larch ``pre_edge`` parameters (eV relative to e0) per edge, as in the paper's analysis
@@ -139,8 +148,12 @@ def _xas_edge(pair: xr.Dataset) -> str:
     return edge
 
 
+def _pair_reductions(edge: str | None) -> tuple[Reduction, ...]:
+    return PAIR_REDUCTIONS.get(edge or "", (Reduction("xld"),))
+
+
 def reduce_xas_pair(pair: xr.Dataset) -> list[Result]:
-    """XLD (and orbital polarization at Ni L2) of an XLD pair read with ``read_runs``.
+    """The :data:`PAIR_REDUCTIONS` of an XLD pair read with ``read_runs``.
 
     ``pair`` is what ``read_runs(uids, along="xas.incidence_angle_deg")`` returns.
 
@@ -161,20 +174,20 @@ def reduce_xas_pair(pair: xr.Dataset) -> list[Result]:
     ...     coords={"incidence_angle": ("incidence_angle", [90.0, 30.0], {"units": "deg"}),
     ...             "energy": ("energy", e, {"units": "eV"})},
     ...     attrs={"sloxide": {"measurement": "xas", "xas": {"edge": "Ni L2"}}})
-    >>> xld, polarization = reduce_xas_pair(pair)
+    >>> xld, polarization, valence = reduce_xas_pair(pair)
     >>> xld.method, round(float(polarization.data.P), 2)  # PHYSICS.md: P = 0.19 for C2/L2
     ('xld', 0.19)
+    >>> round(float(valence.data.ratio), 3)  # the paper's Fig. 3b: 0.42 for C2/L2
+    0.426
     """
     edge = _xas_edge(pair)
     normalization = NORMALIZATION.get(edge, {})
     normalized = xr.Dataset({"norm": pair.sloxide.normalize_xas(**normalization).norm})
-    steps = [Reduction("xld")]
-    if edge == "Ni L2":
-        steps.append(Reduction("orbital_polarization"))
     return [
-        Result(step.method, {**step.parameters, "normalize_xas": normalization}, step(normalized))
-        for step in steps
-    ]
+        Result(step.method, {**step.parameters, "normalize_xas": normalization},
+               step(normalized))
+        for step in _pair_reductions(edge)
+    ]  # fmt: skip
 
 
 def reduce_loop_series(loops: xr.Dataset) -> list[Result]:
@@ -253,7 +266,7 @@ def expected_results(
     >>> expected_results("field_loop", "run")
     (('ahe', '{}'), ('mr', '{}'))
     >>> [method for method, _ in expected_results("xas", "pair", "Ni L2")]
-    ['xld', 'orbital_polarization']
+    ['xld', 'orbital_polarization', 'ni_valence']
     """
 
     def entry(method: str, parameters: Mapping[str, Any]) -> tuple[str, str]:
@@ -263,9 +276,11 @@ def expected_results(
         return (entry("ahe_scaling", {"max_temperature_K": SCALING_MAX_TEMPERATURE_K}),)
     if kind == "pair":
         normalization = {"normalize_xas": NORMALIZATION.get(edge or "", {})}
-        methods = ["xld", "orbital_polarization"] if edge == "Ni L2" else ["xld"]
-        return tuple(entry(m, normalization) for m in methods)
-    return tuple(entry(r.method, r.parameters) for r in REDUCTIONS.get(measurement, ()))
+        return tuple(
+            entry(r.method, {**dict(r.parameters), **normalization})
+            for r in _pair_reductions(edge)
+        )
+    return tuple(entry(r.method, dict(r.parameters)) for r in REDUCTIONS.get(measurement, ()))
 
 
 def jobs_from_starts(starts: Sequence[Mapping[str, Any]]) -> list[Job]:
