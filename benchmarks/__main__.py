@@ -61,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         "EPICS devices over Channel Access", epics.run(points=601 if scale == 1 else 201)
     )
     missed += _print("read_run", catalog.run(step=0.04 if scale == 1 else 0.2))
-    missed += _print("sloxide reduce", reduce.run(loops=24 if scale == 1 else 8))
+    missed += _print("many runs read together", catalog.many(n_runs=200 if scale == 1 else 40))
+    missed += _print(
+        "sloxide reduce",
+        reduce.run(n_runs=500 if scale == 1 else 60, read_run_subset=50 if scale == 1 else 20),
+    )
     missed += _print("find_runs", find_runs.run(n_runs=2000 if scale == 1 else 200))
     if not args.quick:  # the quick suite runs in CI, where the tests already run the demo
         missed += _print("sloxide demo", demo.run())

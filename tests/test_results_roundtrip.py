@@ -19,6 +19,7 @@ import xarray as xr
 from bluesky import RunEngine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tiled.queries import Contains, Eq
 
 import sloxide
 from sloxide.batch import reduce_catalog
@@ -170,6 +171,64 @@ def test_a_format_1_result_still_reads(campaign):
     write_xarray_dataset(catalog[RESULTS_CONTAINER], old, key=f"curie_temperature-old-{raw}")
     back = read_results(raw, catalog=catalog)
     assert back.Tc.ndim == 0 and float(back.Tc) == 75.5 and back.Tc.attrs["units"] == "K"
+
+
+def test_a_format_2_result_still_reads_and_is_collected(campaign, monkeypatch):
+    """Results stored by the previous layout (an array node per numeric variable) read as
+    before, are collected beside format-3 ones, and the newer store of the same runs wins."""
+    import sloxide.results as results
+
+    _, catalog, uids = campaign
+    (uid,) = uids["loop 5"]
+    fresh = read_run(uid, catalog=catalog).sloxide.ahe()
+    with monkeypatch.context() as patch:
+        patch.setattr(results, "RESULTS_FORMAT", 2)  # the key's digest covers the format
+        patch.setattr(results, "INLINE_LIMIT", -1)  # every numeric variable as an array
+        key = store_result(catalog, fresh, method="ahe", raw_uids=[uid])
+    node = catalog[RESULTS_CONTAINER][key]
+    assert node.metadata["sloxide"]["format"] == 2
+    assert "rho_ahe" in list(node)  # the old layout: the arrays are child nodes
+    assert all("data" not in e for e in node.metadata["sloxide_layout"]["variables"])
+    assert_same_result(read_results(uid, catalog=catalog, method="ahe"), fresh)
+    loops = results.collect(catalog, "ahe", ["sigma_ahe"], sample="C10/L6")
+    assert loops.result_key.sel(temperature=5.0).item() == key  # stored last: it wins
+    assert loops.sizes["temperature"] == 3
+
+
+def test_a_result_too_large_to_inline_keeps_an_array_per_variable(campaign):
+    """Above INLINE_LIMIT bytes of numbers a result is stored in Tiled's xarray layout."""
+    from sloxide.results import INLINE_LIMIT
+
+    _, catalog, _ = campaign
+    n = INLINE_LIMIT // 8 + 1
+    values = np.linspace(0.0, 1.0, n)
+    values[::7] = np.nan
+    big = xr.Dataset(
+        {"curve": ("angle", values, {"units": "percent"}), "n": ((), np.int64(n))},
+        coords={"angle": ("angle", np.arange(n, dtype="f4"), {"units": "deg"})},
+        attrs={"model": "many harmonics"},
+    )
+    raw = str(uuid.uuid4())
+    key = store_result(catalog, big, method="amr_harmonics", raw_uids=[raw])
+    node = catalog[RESULTS_CONTAINER][key]
+    assert sorted(node) == ["angle", "curve", "n"]
+    assert_same_result(read_results(raw, catalog=catalog), big)
+
+
+def test_a_result_is_one_node_written_in_one_request(campaign):
+    """A usual result is whole in its node's metadata: no child arrays to write or read."""
+    _, catalog, uids = campaign
+    (uid,) = uids["loop 2"]
+    container = catalog[RESULTS_CONTAINER]
+    (node,) = (
+        container.search(Eq("sloxide.method", "ahe"))
+        .search(Eq("sloxide.format", 3))
+        .search(Contains("sloxide.raw_uids", uid))
+        .values()
+    )
+    assert len(node) == 0
+    layout = node.metadata["sloxide_layout"]["variables"]
+    assert {e["name"] for e in layout if "data" in e} >= {"rho_ahe", "field", "R0"}
 
 
 # --------------------------------------------------------------------------- export

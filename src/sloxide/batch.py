@@ -35,7 +35,7 @@ import xarray as xr
 from . import reduction
 from .errors import SloxideError
 from .reduction import Job, Result, jobs_from_starts
-from .results import plain_dataset, read_results, result_key, store_result, stored_index
+from .results import ResultWriter, plain_dataset, read_results, result_key, stored_index
 
 __all__ = [
     "Job",
@@ -206,6 +206,14 @@ def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[lis
     >>> find_jobs(open_catalog(tempfile.mkdtemp(), create=True))
     ([], 0)
     """
+    starts, incomplete = _complete_starts(catalog, query)
+    return jobs_from_starts(starts), incomplete
+
+
+def _complete_starts(
+    catalog: Any, query: Mapping[str, Any] | None
+) -> tuple[list[dict[str, Any]], int]:
+    """The start documents of the matching runs that ended well, and how many did not."""
     starts: list[dict[str, Any]] = []
     incomplete = 0
     for run in find_runs_of(catalog, query).values():
@@ -217,7 +225,7 @@ def find_jobs(catalog: Any, query: Mapping[str, Any] | None = None) -> tuple[lis
             incomplete += 1
             continue
         starts.append(dict(start))
-    return jobs_from_starts(starts), incomplete
+    return starts, incomplete
 
 
 def run_job(catalog: Any, job: Job) -> list[Result]:
@@ -364,7 +372,9 @@ def reduce_catalog(
     if scheduler is not None:
         check_scheduler(scheduler)
     started = time.perf_counter()
-    jobs, incomplete = find_jobs(catalog, query)
+    starts, incomplete = _complete_starts(catalog, query)
+    jobs = jobs_from_starts(starts)
+    by_uid = {start["uid"]: start for start in starts}
     summary = Summary(incomplete=incomplete)
     # What is stored already, in one listing: a pass with nothing to do asks the catalog
     # once, not once per job.
@@ -376,20 +386,24 @@ def reduce_catalog(
             summary.rows += _stored_rows(catalog, job, index)
         else:
             todo.append(job)
+    # One writer for the pass: the results container found once, nothing asked before a
+    # write (the index says what is stored), the run context from the starts in hand.
+    writer = ResultWriter(catalog, stored=index)
     bar = _progress(len(todo), progress)
     for job, outcome in _execute(todo, catalog, location, scheduler):
-        if isinstance(outcome, BaseException):
+        if isinstance(outcome, str):
             summary.failed += 1
             summary.rows.append({
                 "uids": " ".join(job.uids), "sample": job.sample,
                 "measurement": job.measurement, "method": "", "variable": "", "value": None,
-                "units": "", "status": f"failed: {type(outcome).__name__}: {outcome}",
+                "units": "", "status": outcome,
             })  # fmt: skip
         else:
+            starts_of_job = [by_uid[uid] for uid in job.uids if uid in by_uid]
             for result in outcome:
-                store_result(
-                    catalog, result.data, method=result.method, raw_uids=job.uids,
-                    parameters=result.parameters,
+                writer.store(
+                    result.data, method=result.method, raw_uids=job.uids,
+                    parameters=result.parameters, starts=starts_of_job,
                 )  # fmt: skip
             summary.reduced += 1
             summary.rows += _rows(job, [(r.method, r.data) for r in outcome], "reduced")
@@ -401,27 +415,69 @@ def reduce_catalog(
     return summary
 
 
-def _execute(
-    jobs: list[Job], catalog: Any, location: Any, scheduler: str | None
-) -> Iterable[tuple[Job, list[Result] | BaseException]]:
-    """(job, results or the exception) as each job finishes."""
-    if scheduler is None:
+#: Jobs whose runs are read together (:func:`sloxide.io.read_many`): a few requests for
+#: all of their runs instead of six per run.
+JOBS_PER_BATCH = 32
+
+
+def _run_jobs(catalog: Any, jobs: Sequence[Job]) -> list[list[Result] | str]:
+    """Read the runs of several jobs together and reduce each: what a worker does with a batch.
+
+    Each job gives its plain results, or the status of its failure (``"failed: <why>"``;
+    a string travels back from a worker whatever the exception was).
+    """
+    from .catalog import open_catalog
+    from .io import read_many
+
+    if isinstance(catalog, str | os.PathLike):
+        catalog = open_catalog(catalog)
+    uids = list(dict.fromkeys(uid for job in jobs for uid in job.uids))
+    out: list[list[Result] | str] = []
+    with _synchronous_dask():
+        try:
+            runs = dict(zip(uids, read_many(uids, catalog=catalog), strict=True))
+        except Exception:  # a run that cannot be read: each job reads its own and says why
+            runs = {}
         for job in jobs:
             try:
-                yield job, run_job(catalog, job)
+                results = reduction.reduce_job(job, reduction.read_job(catalog, job, runs))
+                out.append([r._replace(data=plain_dataset(r.data)) for r in results])
             except Exception as exc:
-                yield job, exc
+                out.append(f"failed: {type(exc).__name__}: {exc}")
+    return out
+
+
+def _batches(jobs: Sequence[Job], size: int) -> list[list[Job]]:
+    return [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
+
+
+def _execute(
+    jobs: list[Job], catalog: Any, location: Any, scheduler: str | None
+) -> Iterable[tuple[Job, list[Result] | str]]:
+    """(job, results or the status of its failure) as each batch of jobs finishes."""
+    if scheduler is None:
+        for batch in _batches(jobs, JOBS_PER_BATCH):
+            yield from zip(batch, _run_jobs(catalog, batch), strict=True)
         return
     from dask.distributed import Client, as_completed
 
     with Client(scheduler) as client:
-        futures = {client.submit(run_job, str(location), job, pure=False): job for job in jobs}
+        # Batches of jobs, not one task per job: a task costs the scheduler and the
+        # worker a few ms and each batch reads its runs together. Four batches per
+        # worker at least, so that the workers finish together.
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        size = max(1, min(JOBS_PER_BATCH, -(-len(jobs) // (4 * workers))))
+        futures = {
+            client.submit(_run_jobs, str(location), batch, pure=False): batch
+            for batch in _batches(jobs, size)
+        }
         for future in as_completed(futures):
-            job = futures[future]
+            batch = futures[future]
             try:
-                yield job, future.result()
-            except Exception as exc:
-                yield job, exc
+                yield from zip(batch, future.result(), strict=True)
+            except Exception as exc:  # the worker died, or the batch did not travel
+                for job in batch:
+                    yield job, f"failed: {type(exc).__name__}: {exc}"
 
 
 def check_scheduler(address: str, timeout: float = 3.0) -> None:

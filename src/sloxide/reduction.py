@@ -340,9 +340,12 @@ def jobs_from_starts(starts: Sequence[Mapping[str, Any]]) -> list[Job]:
     return jobs
 
 
-def read_job(catalog: Any, job: Job) -> xr.Dataset:
+def read_job(catalog: Any, job: Job, runs: Mapping[str, xr.Dataset] | None = None) -> xr.Dataset:
     """A job's runs read back with units: one run, a pair on ``incidence_angle``, or a
     series of loops on ``temperature``.
+
+    ``runs`` holds runs read already, by uid (:func:`sloxide.io.read_many` reads many
+    jobs' runs in a few requests); a run not in it is read from ``catalog``.
 
     Examples
     --------
@@ -363,10 +366,14 @@ def read_job(catalog: Any, job: Job) -> xr.Dataset:
     """
     from .io import read_run, read_runs
 
+    given = runs or {}
+    members = [given.get(uid, uid) for uid in job.uids]
     if job.kind == "pair":
-        return read_runs(list(job.uids), along="xas.incidence_angle_deg", catalog=catalog)
+        return read_runs(members, along="xas.incidence_angle_deg", catalog=catalog)
     if job.kind == "series":
-        return read_runs(list(job.uids), along="setpoints.temperature_K", catalog=catalog)
+        return read_runs(members, along="setpoints.temperature_K", catalog=catalog)
+    if job.uids[0] in given:
+        return given[job.uids[0]]
     return read_run(job.uids[0], catalog=catalog)
 
 

@@ -2,9 +2,12 @@
 
 Results live in one Tiled container at the root of the catalog,
 :data:`RESULTS_CONTAINER` (``"sloxide_results"``), next to the runs: one node per
-reduction, written with Tiled's xarray layout (spec ``xarray_dataset``, one array per
-numeric variable with its attrs) so any Tiled client reads it back as an
-``xarray.Dataset``. Each node's attrs carry the provenance DESIGN.md fixes:
+reduction, written in one request (format 3, :data:`RESULTS_FORMAT`): a result of up to
+:data:`INLINE_LIMIT` bytes of numbers, which is every result of the reduction table
+on the instrument's runs, is whole in its node's metadata; a larger one keeps Tiled's
+xarray layout (spec ``xarray_dataset``, one array per numeric variable with its
+attrs), so its metadata stays small. Each node's attrs carry the provenance DESIGN.md
+fixes:
 
 ``sloxide_version``
     The version that reduced it.
@@ -22,16 +25,18 @@ The node key is a digest of (method, raw uids, parameters, version, storage
 format), so storing the same reduction twice is a no-op, and a pipeline knows a
 run is done when :func:`has_result` says so.
 
-**What a stored result keeps** (format :data:`RESULTS_FORMAT`). Tiled's own
-xarray reader keeps the attrs of each array but loses what is not a numeric array
-(string coordinates such as ``branch`` = ``["up", "down"]``, ``carrier_type``),
-has no 0-d arrays, and gives the node's attrs only. So each node also records its
-layout in its metadata (``sloxide_layout``): every variable and coordinate with its
-role, dims, dtype and attrs, and the values of the non-numeric ones. :func:`read_results`
-rebuilds the accessor's Dataset from it exactly: values (NaN kept), dims, coordinate
-labels, dtypes, ``units`` and ``long_name``, 0-d scalars as 0-d, and the accessor's
-own Dataset attrs beside the provenance. Pint-backed output is stored as
-magnitudes with ``units`` attrs; read it back pint-backed with ``quantify=True``.
+**What a stored result keeps.** Each node records its layout in its metadata
+(``sloxide_layout``): every variable and coordinate with its role, dims, dtype, shape
+and attrs, the values of the non-numeric ones (string coordinates such as ``branch`` =
+``["up", "down"]``, ``carrier_type``) as JSON, and, in a format-3 node of inline
+size, the numeric ones as their bytes in base64 (``data``, in the entry's dtype and
+byte order). :func:`read_results` rebuilds the accessor's Dataset from it exactly:
+values (NaN kept), dims, coordinate labels, dtypes, ``units`` and ``long_name``, 0-d
+scalars as 0-d, and the accessor's own Dataset attrs beside the provenance.
+Pint-backed output is stored as magnitudes with ``units`` attrs; read it back
+pint-backed with ``quantify=True``. Why one node: a create is some 20 ms of the
+catalog server's time whatever its size, and format 2 made two per variable
+(docs/performance.md).
 
 **What a stored result is found by.** The node's ``sloxide`` metadata holds the
 run context at store time, searchable with Tiled's queries: ``method``,
@@ -40,20 +45,22 @@ run context at store time, searchable with Tiled's queries: ``method``,
 ``setpoints.<name>`` in :data:`SETPOINT_UNITS` (``temperature`` in K, ``field``
 in T). :func:`collect` gathers results across a campaign with them.
 
-Results stored before format 2 (no layout, no context) are still read by
-:func:`read_results`, as Tiled reads them (string variables were not stored); they
-are not found by :func:`collect`: ``sloxide reduce`` stores them again in the
-current format.
+Results of format 2 (the layout in metadata, an array node per numeric variable) are
+read and collected as format 3. Results stored before format 2 (no layout, no context)
+are still read by :func:`read_results`, as Tiled reads them (string variables were not
+stored); they are not found by :func:`collect`: ``sloxide reduce`` stores them again
+in the current format.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -72,6 +79,8 @@ __all__ = [
     "result_key",
     "has_result",
     "store_result",
+    "ResultWriter",
+    "INLINE_LIMIT",
     "scalar_summary",
     "stored_index",
     "read_results",
@@ -81,8 +90,17 @@ __all__ = [
 #: The container, at the catalog root, that holds every stored result.
 RESULTS_CONTAINER = "sloxide_results"
 
-#: The layout version of stored results; 1 was Tiled's xarray layout alone.
-RESULTS_FORMAT = 2
+#: The layout version of stored results: 1 was Tiled's xarray layout alone, 2 added the
+#: layout and the run context, 3 keeps a result of up to :data:`INLINE_LIMIT` bytes in
+#: its node's metadata (one write). All three are read.
+RESULTS_FORMAT = 3
+
+#: The formats :func:`collect` finds (format 1 has no run context to search by).
+_SEARCHABLE_FORMATS = (2, 3)
+
+#: A result with at most this many bytes of numbers is stored whole in its node's
+#: metadata; a larger one as an array per variable.
+INLINE_LIMIT = 256 * 1024
 
 #: Units a setpoint is stored and searched in, by the unit suffix of its start-document
 #: key (``temperature_K`` is searched as ``temperature`` in K, ``field_mT`` as ``field``
@@ -357,8 +375,12 @@ def _decode_values(entry: Mapping[str, Any]) -> np.ndarray:
     return np.asarray(values, dtype=dtype).reshape(shape)
 
 
-def _layout(plain: xr.Dataset) -> list[dict[str, Any]]:
-    """One entry per coordinate and variable, in order: what rebuilds the Dataset."""
+def _layout(plain: xr.Dataset, inline: bool) -> list[dict[str, Any]]:
+    """One entry per coordinate and variable, in order: what rebuilds the Dataset.
+
+    With ``inline``, numeric values are in the entry too (``data``: their bytes in
+    base64, in the entry's dtype and byte order), so the node is the whole result.
+    """
     entries = []
     for name, variable in plain.variables.items():
         entry: dict[str, Any] = {
@@ -371,8 +393,22 @@ def _layout(plain: xr.Dataset) -> list[dict[str, Any]]:
         }
         if variable.dtype.kind not in _ARRAY_KINDS:
             entry["values"] = _encode_values(np.asarray(variable.values))
+        elif inline:
+            data = np.ascontiguousarray(variable.values).tobytes()
+            entry["data"] = base64.b64encode(data).decode("ascii")
         entries.append(entry)
     return entries
+
+
+def _decode_data(entry: Mapping[str, Any]) -> np.ndarray:
+    """The numeric values of an inline entry (see :func:`_layout`), exactly as stored."""
+    raw = base64.b64decode(entry["data"])
+    values = np.frombuffer(raw, dtype=np.dtype(entry["dtype"])).reshape(entry["shape"])
+    return values.copy()  # frombuffer's array is read-only
+
+
+def _numeric_bytes(plain: xr.Dataset) -> int:
+    return sum(v.nbytes for v in plain.variables.values() if v.dtype.kind in _ARRAY_KINDS)
 
 
 # --------------------------------------------------------------------------- store
@@ -432,46 +468,133 @@ def store_result(
     >>> float(back.Tc), back.Tc.attrs["units"], back.carrier_type.item(), back.attrs["raw_uids"]
     (75.6, 'K', 'holes', ['a-uid'])
     """
-    if not isinstance(result, xr.Dataset):
-        raise SloxideError(f"a result must be an xarray.Dataset, got {type(result).__name__}")
-    uids = [str(uid) for uid in raw_uids]
-    if not uids:
-        raise SloxideError("a result needs the uids of the raw runs it was reduced from")
-    from tiled.structures.core import Spec
+    return ResultWriter(catalog).store(
+        result, method=method, raw_uids=raw_uids, parameters=parameters, starts=starts
+    )
 
-    key = result_key(method, uids, parameters)
-    container = _container(catalog, create=True)
-    if key in container:
+
+class ResultWriter:
+    """Stores many results in one catalog, each in one request (what ``sloxide reduce`` uses).
+
+    The results container is looked up once. ``stored`` is what is known to be
+    stored already (the keys of :func:`stored_index`): a key in it is not written
+    again, and a key not in it is created without asking the catalog first; if
+    another writer stored the same reduction meanwhile, the catalog refuses the
+    second copy and the key is returned as stored. Without ``stored``, each key is
+    looked up before it is written, as :func:`store_result` does.
+
+    Parameters
+    ----------
+    catalog : tiled client
+        The catalog root.
+    stored : collection of str, optional
+        Result keys already stored.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import xarray as xr
+    >>> from sloxide.catalog import open_catalog
+    >>> from sloxide.results import ResultWriter, stored_index
+    >>> catalog = open_catalog(tempfile.mkdtemp(), create=True)
+    >>> writer = ResultWriter(catalog, stored=stored_index(catalog))
+    >>> result = xr.Dataset({"Tc": ((), 75.6, {"units": "K"})})
+    >>> key = writer.store(result, method="curie_temperature", raw_uids=["a-uid"])
+    >>> key == writer.store(result, method="curie_temperature", raw_uids=["a-uid"])
+    True
+    >>> list(stored_index(catalog)) == [key]
+    True
+    """
+
+    def __init__(self, catalog: Any, stored: Collection[str] | None = None) -> None:
+        self.catalog = catalog
+        self._stored = None if stored is None else set(stored)
+        self._results: Any = None
+
+    def store(
+        self,
+        result: xr.Dataset,
+        *,
+        method: str,
+        raw_uids: Sequence[str],
+        parameters: Mapping[str, Any] | None = None,
+        starts: Sequence[Mapping[str, Any]] | None = None,
+    ) -> str:
+        """Store one result (see :func:`store_result`); returns its key."""
+        if not isinstance(result, xr.Dataset):
+            raise SloxideError(f"a result must be an xarray.Dataset, got {type(result).__name__}")
+        uids = [str(uid) for uid in raw_uids]
+        if not uids:
+            raise SloxideError("a result needs the uids of the raw runs it was reduced from")
+        key = result_key(method, uids, parameters)
+        if self._results is None:
+            self._results = _container(self.catalog, create=True)
+        container = self._results
+        if self._stored is not None:
+            if key in self._stored:
+                return key
+        elif key in container:
+            return key
+        self._write(container, key, result, method, uids, parameters, starts)
+        if self._stored is not None:
+            self._stored.add(key)
         return key
-    plain = plain_dataset(result)
-    provenance = {
-        "sloxide_version": __version__,
-        "method": method,
-        "parameters": _jsonable(dict(parameters or {})),
-        "raw_uids": uids,
-        "reduced_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),
-    }
-    own_attrs = dict(plain.attrs)
-    search = {"format": RESULTS_FORMAT, **provenance, **_context(catalog, uids, starts)}
-    metadata = {
-        "attrs": {**own_attrs, **provenance},
-        "sloxide": _jsonable(search),
-        "sloxide_layout": {"variables": _layout(plain), "attrs": sorted(own_attrs)},
-        "sloxide_scalars": scalar_summary(plain),
-    }
-    node = container.create_container(key=key, specs=[Spec("xarray_dataset")], metadata=metadata)
-    for name, variable in plain.variables.items():
-        if variable.dtype.kind not in _ARRAY_KINDS:
-            continue
-        array, dims = variable.values, variable.dims
-        if variable.ndim == 0:
-            array, dims = array.reshape(1), (_SCALAR_DIM,)
-        role = "xarray_coord" if name in plain.coords else "xarray_data_var"
-        node.write_array(
-            array, key=str(name), metadata={"attrs": dict(variable.attrs)}, dims=dims,
-            specs=[Spec(role)],
-        )  # fmt: skip
-    return key
+
+    def _write(
+        self,
+        container: Any,
+        key: str,
+        result: xr.Dataset,
+        method: str,
+        uids: list[str],
+        parameters: Mapping[str, Any] | None,
+        starts: Sequence[Mapping[str, Any]] | None,
+    ) -> None:
+        from tiled.structures.core import Spec
+
+        plain = plain_dataset(result)
+        provenance = {
+            "sloxide_version": __version__,
+            "method": method,
+            "parameters": _jsonable(dict(parameters or {})),
+            "raw_uids": uids,
+            "reduced_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),
+        }
+        own_attrs = dict(plain.attrs)
+        search = {"format": RESULTS_FORMAT, **provenance, **_context(self.catalog, uids, starts)}
+        # Every create is a request of some 20 ms of the catalog server's time whatever
+        # its size (docs/performance.md): a result of the usual few kB is one node, its
+        # numbers in its metadata. A large one keeps Tiled's xarray layout, an array per
+        # variable, so its metadata stays small for listings and searches.
+        inline = _numeric_bytes(plain) <= INLINE_LIMIT
+        metadata = {
+            "attrs": {**own_attrs, **provenance},
+            "sloxide": _jsonable(search),
+            "sloxide_layout": {"variables": _layout(plain, inline), "attrs": sorted(own_attrs)},
+            "sloxide_scalars": scalar_summary(plain),
+        }
+        specs = [Spec("sloxide_result", version=str(RESULTS_FORMAT))]
+        if not inline:
+            specs.append(Spec("xarray_dataset"))
+        try:
+            node = container.create_container(key=key, specs=specs, metadata=metadata)
+        except Exception as exc:
+            if getattr(getattr(exc, "response", None), "status_code", None) == 409:
+                return  # another writer stored this very reduction first
+            raise
+        if inline:
+            return
+        for name, variable in plain.variables.items():
+            if variable.dtype.kind not in _ARRAY_KINDS:
+                continue
+            array, dims = variable.values, variable.dims
+            if variable.ndim == 0:
+                array, dims = array.reshape(1), (_SCALAR_DIM,)
+            role = "xarray_coord" if name in plain.coords else "xarray_data_var"
+            node.write_array(
+                array, key=str(name), metadata={"attrs": dict(variable.attrs)}, dims=dims,
+                specs=[Spec(role)],
+            )  # fmt: skip
 
 
 def scalar_summary(result: xr.Dataset) -> list[dict[str, Any]]:
@@ -516,7 +639,35 @@ def stored_index(catalog: Any) -> dict[str, list[dict[str, Any]] | None]:
     container = _container(catalog, create=False)
     if container is None:
         return {}
-    return {str(key): node.metadata.get("sloxide_scalars") for key, node in container.items()}
+    try:
+        return _selected(container, "sloxide_scalars")
+    except Exception:  # a server that cannot select: list the whole metadata
+        return {str(key): node.metadata.get("sloxide_scalars") for key, node in container.items()}
+
+
+def _selected(container: Any, field: str) -> dict[str, Any]:
+    """``field`` of every node's metadata, by key: a listing that carries that field only.
+
+    A result's metadata holds its numbers (format 3); a listing of the scalars alone is a
+    few percent of the bytes, which is what keeps a second ``sloxide reduce`` pass short.
+    """
+    from urllib.parse import parse_qs, urlparse
+
+    from tiled.client.utils import handle_error
+
+    out: dict[str, Any] = {}
+    link = container.item["links"]["search"]
+    while link is not None:
+        params = {**parse_qs(urlparse(link).query), "fields": "metadata", "select_metadata": field}
+        content = handle_error(
+            container.context.http_client.get(
+                link, headers={"Accept": "application/x-msgpack"}, params=params
+            )
+        ).json()
+        for item in content["data"]:
+            out[str(item["id"])] = item["attributes"]["metadata"]["selected"]
+        link = content["links"]["next"]
+    return out
 
 
 # --------------------------------------------------------------------------- read
@@ -531,7 +682,7 @@ def _read_node(node: Any, names: set[str] | None = None) -> xr.Dataset:
             ds = ds.isel({_SCALAR_DIM: 0})
         return ds
     entries = [e for e in layout["variables"] if names is None or e["name"] in names]
-    stored = [e for e in entries if "values" not in e]
+    stored = [e for e in entries if "values" not in e and "data" not in e]
     # Tiled fetches 1-d arrays in one request as one table, which is right only when
     # they share their dims (its table of arrays on different dims of one length is
     # their outer product): read them grouped by dims.
@@ -547,6 +698,8 @@ def _read_node(node: Any, names: set[str] | None = None) -> xr.Dataset:
     for e in entries:
         if "values" in e:
             values = _decode_values(e)
+        elif "data" in e:
+            values = _decode_data(e)
         else:
             values = arrays[e["name"]].reshape(e["shape"]).astype(np.dtype(e["dtype"]), copy=False)
         variable = xr.Variable(e["dims"], values, dict(e["attrs"]))
@@ -891,7 +1044,7 @@ def collect(
     >>> bool(((tc.Tc > 70) & (tc.Tc < 82)).all())  # PHYSICS.md §7: T_c ≈ 75 K for all
     True
     """
-    from tiled.queries import Eq
+    from tiled.queries import Eq, In
 
     if duplicates not in ("error", "newest"):
         raise SloxideError(f"duplicates is 'error' or 'newest', got {duplicates!r}")
@@ -906,7 +1059,7 @@ def collect(
         raise ResultsNotFoundError(
             "the catalog holds no stored results; reduce its runs first (sloxide reduce)"
         )
-    everything = container.search(Eq("sloxide.format", RESULTS_FORMAT))
+    everything = container.search(In("sloxide.format", list(_SEARCHABLE_FORMATS)))
     found = everything.search(Eq("sloxide.method", method))
     for key, value in query.items():
         for q in _queries(key, value):
