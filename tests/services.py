@@ -153,9 +153,10 @@ class PostgresCluster:
             shutil.chown(self.directory, "postgres")
         self.data = os.path.join(self.directory, "data")
         self.port = free_port()
-        self._pg("initdb", "-D", self.data, "-A", "trust", "-U", self.USER)
+        self.run("initdb", "-D", self.data, "-A", "trust", "-U", self.USER)
 
-    def _pg(self, program: str, *arguments: str) -> None:
+    def run(self, program: str, *arguments: str) -> None:
+        """Run one of PostgreSQL's programs (as its owner); fail the test if it fails."""
         command = [*self._as_owner, os.path.join(self.bindir, program), *arguments]
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
@@ -164,14 +165,14 @@ class PostgresCluster:
     def start(self) -> None:
         options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1"
         log = os.path.join(self.directory, "log")
-        self._pg("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "start")
+        self.run("pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "start")
 
     def stop(self) -> None:
-        self._pg("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        self.run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
 
     def createdb(self, name: str) -> str:
         """Create database ``name``; its ``postgresql://`` URI."""
-        self._pg("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.USER, name)
+        self.run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.USER, name)
         return self.uri(name)
 
     def uri(self, name: str) -> str:
