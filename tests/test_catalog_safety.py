@@ -24,11 +24,10 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
-from services import free_port, running, wait_healthy
+from services import free_port, running, wait_for, wait_healthy
 
 from sloxide.catalog import (
     CATALOG_FILENAME,
@@ -47,7 +46,7 @@ KEY = "catalogsafetykey0123456789"
 
 WRITER = textwrap.dedent(
     """
-    import json, sys, time
+    import json, os, sys, time
     from pathlib import Path
     import sloxide.catalog, tiled.catalog, tiled.server.app  # imported before the start line
     import bluesky.plans as bp
@@ -55,6 +54,7 @@ WRITER = textwrap.dedent(
     from sloxide.devices.sim import SimWorld, sim_lab
 
     directory, go = sys.argv[1], Path(sys.argv[2])
+    go.with_name(f"ready-{os.getpid()}").touch()  # imported: waiting at the start line
     while not go.exists():  # every process is imported and waiting: open together
         time.sleep(0.01)
     catalog = sloxide.catalog.open_catalog(directory, create=True)  # the race under test
@@ -123,7 +123,15 @@ def test_processes_opening_a_new_folder_at_once_all_succeed(tmp_path):
         )
         for _ in range(count)
     ]
-    time.sleep(12)  # importing tiled: let every process reach the start line
+
+    def all_at_the_start_line() -> bool:
+        for process in processes:
+            if process.poll() is not None:
+                pytest.fail(f"a writer exited early: {process.communicate()[1][-4000:]}")
+        return len(list(tmp_path.glob("ready-*"))) == count
+
+    # Importing tiled takes seconds: they start together once every one is waiting.
+    wait_for(all_at_the_start_line, TIMEOUT, "every writer at the start line")
     go.touch()
     uids = []
     for process in processes:

@@ -92,15 +92,20 @@ def lab(tmp_path_factory):
     return {"catalog": directory, "fc": fc, "rt": rt, "home": tmp_path_factory.mktemp("home")}
 
 
-@pytest.fixture
-def folder(tmp_path):
-    """A user's folder, with files sloxide must never touch."""
-    work = tmp_path / "work"
+def users_folder(parent: Path) -> Path:
+    """A user's folder under ``parent``, with files sloxide must never touch."""
+    work = parent / "work"
     (work / "sub").mkdir(parents=True)
     (work / "notes.txt").write_text("my notes\n")
     (work / "sub" / "y.txt").write_text("y\n")
     (work / "notes.json").write_text('{"mine": true}\n')
     return work
+
+
+@pytest.fixture
+def folder(tmp_path):
+    """A user's folder, with files sloxide must never touch."""
+    return users_folder(tmp_path)
 
 
 def export(lab, folder, *args: str, fmt: str = "zarr", run: str = "fc"):
@@ -243,17 +248,51 @@ REFUSED = {
 }
 
 
+@pytest.fixture(scope="module")
+def refusals(lab, tmp_path_factory):
+    """Every REFUSED command, each in a process and a user's folder of its own.
+
+    The commands are independent, so they are started together and then awaited
+    (as the help test below does): each process is still a fresh interpreter
+    running one command, and the two cores overlap their start-up.
+    """
+    base = tmp_path_factory.mktemp("refused")
+    catalog = tree(lab["catalog"])
+    started = {}
+    for index, (case, (args, _)) in enumerate(REFUSED.items()):
+        place = base / f"case{index}"
+        place.mkdir()
+        work = users_folder(place)
+        unwritable = _unwritable(place)
+        args = [lab["fc"] if a == "UID" else unwritable if a == "UNWRITABLE" else a for a in args]
+        if args[0] in ("export", "reduce"):
+            args += ["--catalog", str(lab["catalog"])]
+        before = tree(work)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sloxide.cli", *args],
+            cwd=work, env=environment(lab["home"]), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        started[case] = (process, work, unwritable, before)
+    done = {}
+    try:
+        for case, (process, work, unwritable, before) in started.items():
+            out, err = process.communicate(timeout=TIMEOUT)
+            result = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+            done[case] = (result, work, unwritable, before)
+    finally:
+        for process, *_ in started.values():
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+    return catalog, done
+
+
 @pytest.mark.parametrize("case", list(REFUSED))
-def test_bad_arguments_are_one_line_errors_before_any_work(lab, folder, tmp_path, case):
-    args, phrases = REFUSED[case]
-    unwritable = _unwritable(tmp_path)
-    args = [lab["fc"] if a == "UID" else unwritable if a == "UNWRITABLE" else a for a in args]
-    if args[0] in ("export", "reduce"):
-        args += ["--catalog", str(lab["catalog"])]
-    before, catalog = tree(folder), tree(lab["catalog"])
-    result = sloxide(*args, cwd=folder, home=lab["home"])
-    assert_refused(result, *phrases)
-    assert tree(folder) == before and tree(lab["catalog"]) == catalog
+def test_bad_arguments_are_one_line_errors_before_any_work(lab, refusals, case):
+    catalog, done = refusals
+    result, work, unwritable, before = done[case]
+    assert_refused(result, *REFUSED[case][1])
+    assert tree(work) == before and tree(lab["catalog"]) == catalog
     assert not Path(unwritable).exists()
     assert not (lab["home"] / "sloxide").exists()  # the default catalog was never made
 
