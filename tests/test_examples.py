@@ -1,7 +1,9 @@
 """Smoke tests of examples/: every script runs end to end in --quick mode.
 
-Each script is run as a user would run it, in its own process: the simulated campaign
-into a temporary catalog, read back, reduced, plotted and printed.
+Each script is run as a user would run it, in its own process and folder: the
+simulated campaign into a temporary catalog, read back, reduced, plotted and printed.
+The scripts are independent, so they run side by side, as many at a time as there
+are cores, and each test then checks one script's output.
 """
 
 import math
@@ -9,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -50,19 +53,32 @@ def test_every_script_is_tested():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(SCRIPTS)
 
 
-@pytest.mark.parametrize("script", sorted(SCRIPTS))
-def test_example_runs(script, tmp_path):
-    png, labels = SCRIPTS[script]
-    out = tmp_path / "out"
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, Path]]:
+    """Every script run once, in its own process and folder: its result and output folder."""
+    folders = {script: tmp_path_factory.mktemp(Path(script).stem) for script in SCRIPTS}
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONIOENCODING": "utf-8"}
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script), "--quick", "--out", str(out)],
-        capture_output=True,
-        encoding="utf-8",
-        env=env,
-        cwd=tmp_path,
-        timeout=600,
-    )
+
+    def run(script: str) -> tuple[subprocess.CompletedProcess, Path]:
+        out = folders[script] / "out"
+        result = subprocess.run(
+            [sys.executable, str(EXAMPLES / script), "--quick", "--out", str(out)],
+            capture_output=True,
+            encoding="utf-8",
+            env=env,
+            cwd=folders[script],
+            timeout=600,
+        )
+        return result, out
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(zip(SCRIPTS, pool.map(run, SCRIPTS), strict=True))
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_example_runs(script, runs):
+    png, labels = SCRIPTS[script]
+    result, out = runs[script]
     assert result.returncode == 0, f"{script} failed:\n{result.stdout}\n{result.stderr}"
 
     figure = out / png
