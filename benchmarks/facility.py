@@ -393,8 +393,9 @@ def figures(result: dict[str, Any], embedded: dict[str, Any]) -> dict[str, Any]:
         "each writer through the server, 4 at once (events/s, mean)": (
             sum(per_writer) / len(per_writer) if per_writer else float("nan")
         ),
+        "all writers through the server together (events/s)": sum(per_writer),
         # Reported: 4 writers, 4 readers, the server, PostgreSQL and dask share the cores.
-        "  against the embedded catalog (mean ratio)": (
+        "  each writer against the embedded catalog (mean ratio)": (
             sum(per_writer) / len(per_writer) / rate if per_writer else float("nan")
         ),
         "  slowest writer against the embedded catalog": (

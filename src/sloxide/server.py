@@ -66,6 +66,7 @@ import re
 import secrets
 import socket
 import sys
+import threading
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -322,10 +323,45 @@ def _database_adapter(uri: str, data: str | os.PathLike[str] | None, *, writable
         readable_storage=[str(folder)] if writable else [str(folder), tables_uri],
     )
     adapter.context.engine = _database_engine(catalog_uri)
+    _serialize_table_creation()
     for storage in adapter.context.readable_storage.values():
         if getattr(storage, "dialect", None) == "postgresql":
             _ping_on_checkout(storage)
     return adapter
+
+
+_TABLE_CREATION = threading.Lock()
+
+
+def _serialize_table_creation() -> None:
+    """Make tiled create event tables one at a time in this server, and survive a race.
+
+    Runs whose streams have the same columns share one table, created by
+    ``CREATE TABLE IF NOT EXISTS`` when the first of them starts. That statement is
+    not safe against itself in PostgreSQL: two writers starting the same kind of run
+    at once both try to create the table, and one fails ("duplicate key value violates
+    unique constraint pg_type_typname_nsp_index"), a 500 that the load test of
+    benchmarks/facility.py met with 4 writers. Table creation in this process takes a
+    lock; a race with another server over the same database is retried once, when
+    the table exists and every statement is a no-op.
+    """
+    from tiled.adapters.sql import SQLAdapter
+
+    original = SQLAdapter.init_storage.__func__
+    if getattr(original, "sloxide_serialized", False):
+        return
+
+    def init_storage(cls: Any, storage: Any, data_source: Any, path_parts: Any = None) -> Any:
+        with _TABLE_CREATION:
+            try:
+                return original(cls, storage, data_source, path_parts)
+            except Exception as exc:
+                if getattr(storage, "dialect", None) != "postgresql" or "23505" not in str(exc):
+                    raise
+                return original(cls, storage, data_source, path_parts)
+
+    init_storage.sloxide_serialized = True  # type: ignore[attr-defined]
+    SQLAdapter.init_storage = classmethod(init_storage)
 
 
 def _ping_on_checkout(storage: Any) -> None:
