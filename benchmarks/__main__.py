@@ -81,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "catalog" in chosen:
         missed += _print("read_run", catalog.run(step=0.04 if scale == 1 else 0.2))
-        missed += _print("many runs read together", catalog.many(n_runs=200 if scale == 1 else 40))
+        missed += _print("many runs read together", catalog.many(n_runs=200 if scale == 1 else 30))
     if "reduce" in chosen:
         missed += _print(
             "sloxide reduce",
-            reduce.run(n_runs=500 if scale == 1 else 60, read_run_subset=50 if scale == 1 else 20),
+            reduce.run(n_runs=500 if scale == 1 else 40, read_run_subset=50 if scale == 1 else 15),
         )
     if "find_runs" in chosen:
         missed += _print("find_runs", find_runs.run(n_runs=2000 if scale == 1 else 200))

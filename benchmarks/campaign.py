@@ -10,6 +10,7 @@ take a minute or two, not the half hour the RunEngine would.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 import uuid
 from typing import Any
@@ -18,9 +19,11 @@ from typing import Any
 MIX = (("field_loop", 6), ("rt", 2), ("fc_magnetization", 1), ("amr", 1))
 
 
+@functools.cache
 def _templates() -> dict[str, list[tuple[str, dict[str, Any]]]]:
     """The documents of one run of each kind, acquired on the sim lab (above 20 K, so no
-    run joins a temperature series: every run is one job)."""
+    run joins a temperature series: every run is one job); acquired once per process,
+    and never modified (each replay copies them)."""
     from bluesky import RunEngine
 
     from sloxide.devices.sim import SimWorld, sim_lab

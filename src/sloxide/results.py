@@ -653,7 +653,7 @@ def _selected(container: Any, field: str) -> dict[str, Any]:
     """
     from urllib.parse import parse_qs, urlparse
 
-    from tiled.client.utils import handle_error
+    from tiled.client.utils import MSGPACK_MIME_TYPE, handle_error
 
     out: dict[str, Any] = {}
     link = container.item["links"]["search"]
@@ -661,7 +661,7 @@ def _selected(container: Any, field: str) -> dict[str, Any]:
         params = {**parse_qs(urlparse(link).query), "fields": "metadata", "select_metadata": field}
         content = handle_error(
             container.context.http_client.get(
-                link, headers={"Accept": "application/x-msgpack"}, params=params
+                link, headers={"Accept": MSGPACK_MIME_TYPE}, params=params
             )
         ).json()
         for item in content["data"]:
