@@ -1,8 +1,8 @@
 """An embedded catalog folder can be moved and copied (issue 15, item 1).
 
 Tiled records every asset by absolute URI: the event tables
-(``sqlite://localhost/<dir>/tables.sqlite``) and each stored result under
-``file://localhost/<dir>/data/``. :func:`sloxide.catalog.open_catalog` re-points
+(``sqlite://localhost/<dir>/tables.sqlite``) and the arrays of a large stored
+result under ``file://localhost/<dir>/data/``. :func:`sloxide.catalog.open_catalog` re-points
 them at the folder it opens. Every catalog here is written, moved, copied and
 read by separate processes, as users do: ``open_catalog`` caches one client per
 directory in a process, and a folder is moved or copied only while no process
@@ -53,6 +53,13 @@ WRITER = textwrap.dedent(
         uids["xld"] = RE(xld_scan(lab["beamline"], regions=(862.0, 0.5, 885.0), sample="C10/L6"))
         # Results of the loop only: a later `sloxide reduce` has runs left to do.
         reduce_catalog(catalog, query={"sloxide.measurement": "field_loop"}, progress=False)
+        # Results are whole in their node's metadata, but a large one keeps its arrays
+        # in the folder's data/: one of those, so that there are files to re-point.
+        import numpy as np, xarray as xr
+        from sloxide.results import INLINE_LIMIT, store_result
+        curve = np.linspace(0.0, 1.0, INLINE_LIMIT // 8 + 1)
+        store_result(catalog, xr.Dataset({"curve": ("angle", curve, {"units": "percent"})}),
+                     method="amr_harmonics", raw_uids=["a-large-result"])
     else:
         uids["more"] = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=3.0,
                                      step=0.2, sample="C10/L6"))
@@ -78,6 +85,8 @@ READER = textwrap.dedent(
             "first": float(ds[sorted(ds.data_vars)[0]].values.ravel()[0]),
             "results": None if results is None else sorted(results.data_vars),
         }
+    large = read_results("a-large-result", catalog=catalog)
+    report["a-large-result"] = None if large is None else float(large.curve.sum())
     print(json.dumps(report))
     """
 )
@@ -132,7 +141,8 @@ def original(tmp_path_factory):
     directory = tmp_path_factory.mktemp("portable") / "original"
     uids = json.loads(_python(WRITER, directory, "new"))
     seen = json.loads(_python(READER, directory))
-    assert len(seen) == 4 and seen[uids["loop"][0]]["results"], seen  # rt, loop, xld pair
+    assert len(seen) == 5 and seen[uids["loop"][0]]["results"], seen  # rt, loop, xld pair
+    assert seen["a-large-result"] is not None  # and the large result's arrays
     assert any("/data/" in uri for uri in _asset_uris(directory)), "no stored arrays"
     return directory, uids, seen
 
@@ -175,7 +185,7 @@ def test_a_moved_catalog_reads_reduces_exports_and_serves(original, tmp_path):
         from tiled.client import from_uri
 
         client = from_uri(url, api_key=KEY)
-        for uid in seen:
+        for uid in uids["rt"] + uids["loop"] + uids["xld"]:
             table = client[uid]["primary"].read()
             assert table.sizes["time"] == seen[uid]["sizes"]["time"], uid
 
