@@ -67,6 +67,18 @@ def port_open(port: int) -> bool:
         return True
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> int:
+    """SIGTERM ``process`` and wait; SIGKILL it if it has not exited within ``timeout`` s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+    return int(process.returncode)
+
+
 @contextlib.contextmanager
 def running(
     command: Sequence[str], *, env: dict | None = None, cwd: str | None = None
@@ -83,12 +95,7 @@ def running(
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process)
         if process.stdout:
             process.stdout.close()
 
@@ -254,14 +261,7 @@ class SloxideServe:
         return self
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return int(self.process.returncode)
+        return stop_process(self.process, timeout=30)
 
     def kill(self) -> None:
         """SIGKILL: the server dies mid-request, as in a crash or a power cut."""

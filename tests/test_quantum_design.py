@@ -26,7 +26,7 @@ import pytest
 from bluesky import RunEngine
 from bluesky.utils import FailedStatus
 from ophyd.utils import StatusTimeoutError
-from services import ROOT, free_port, require, wait_for
+from services import ROOT, free_port, require, stop_process, wait_for
 
 from sloxide.devices.definitions import DeviceDefinitionError, load_devices
 from sloxide.devices.positioner import LimitError
@@ -81,13 +81,7 @@ class Served:
 
     def stop(self) -> None:
         MultiVuConnection.shared(port=self.port).close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
 
 
 def _serve(tmp: Path, platform: str = "PPMS") -> Served:
