@@ -3,7 +3,9 @@ and a person at the prompt gets live feedback (issue 21 item 3, issue 20 item 3)
 
 The sessions are real ``python -m IPython`` subprocesses on an embedded catalog; a hang
 is a failure (``subprocess.TimeoutExpired``), not a stuck test run. The catalog is read
-back in this process afterwards, as any later user would.
+back in this process afterwards, as any later user would. The sessions are independent
+(a folder and a catalog each), so they run side by side, as many at a time as there are
+cores, and each test then checks its own.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -79,21 +82,71 @@ def runs(catalog):
     return [uid for uid in catalog if "start" in catalog[uid].metadata]
 
 
+#: A reduction still running at exit (it would take ten minutes): exit must not wait for it.
+DRAIN = "\n".join(
+    [
+        f"%run -i {STARTUP}",
+        "import time, sloxide.callbacks as cb",
+        "cb.reduce_job = lambda job, ds, reduce=cb.reduce_job: (time.sleep(600), reduce(job, ds))[1]",
+        "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5,"
+        " sample='C10/L6'))",
+        "print('RAN', uid, time.monotonic(), flush=True)",
+    ]
+)
+#: ``ipython -i plans/00-startup.py``, typed into: a person at the prompt.
+TYPED = "\n".join(
+    [
+        "import json, matplotlib.pyplot as plt",
+        "print('FEEDBACK', type(bec).__name__, type(RE.waiting_hook).__name__)",
+        "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5,"
+        " sample='C10/L6'))",
+        "print('FIGURES', json.dumps([plt.figure(n).get_label() for n in plt.get_fignums()]))",
+    ]
+)
+#: Every session of this module: (cell, typed into ``ipython -i``, environment).
+SESSIONS: dict[str, tuple[str, bool, dict[str, str]]] = {
+    "issue": (SESSION, False, {}),
+    "drain": (DRAIN, False, {"SLOXIDE_LIVE_DRAIN_TIMEOUT": "2"}),
+    "bad-drain": (f"%run -i {STARTUP}", False, {"SLOXIDE_LIVE_DRAIN_TIMEOUT": "soon"}),
+    "typed": (TYPED, True, {}),
+    "forced": (
+        f"%run -i {STARTUP}\nprint('FEEDBACK', type(bec).__name__, type(RE.waiting_hook).__name__)",
+        False,
+        {"SLOXIDE_FEEDBACK": "1"},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, float, Path]]:
+    """Every session run once: its output, when it ended (``time.monotonic``), its folder."""
+    folders = {name: tmp_path_factory.mktemp(name) for name in SESSIONS}
+
+    def run(name: str) -> tuple[subprocess.CompletedProcess, float, Path]:
+        cell, interactive, env = SESSIONS[name]
+        folder = folders[name]
+        out = ipython(cell, folder / "catalog", folder, interactive=interactive, **env)
+        return out, time.monotonic(), folder
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(zip(SESSIONS, pool.map(run, SESSIONS), strict=True))
+
+
 # --------------------------------------------------------------------------- exit
 
 
-def test_the_session_of_the_issue_exits_and_its_run_is_accounted_for(tmp_path):
+def test_the_session_of_the_issue_exits_and_its_run_is_accounted_for(sessions):
     """Before the fix: "This portal is not running", then a hang (2 runs of 3)."""
     from sloxide.batch import find_jobs
     from sloxide.catalog import open_catalog
     from sloxide.results import read_results
 
-    out = ipython(SESSION, tmp_path / "catalog", tmp_path)
+    out, _, folder = sessions["issue"]
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "portal is not running" not in out.stdout + out.stderr
     assert "Transient Scan ID" not in out.stdout  # no live table: nobody is watching
 
-    catalog = open_catalog(tmp_path / "catalog")
+    catalog = open_catalog(folder / "catalog")
     (uid,) = runs(catalog)
     assert catalog[uid].metadata["stop"]["exit_status"] == "success"
     # No sample: no thickness, so no resistivity, so no AHE. The reduction failed, and
@@ -106,24 +159,12 @@ def test_the_session_of_the_issue_exits_and_its_run_is_accounted_for(tmp_path):
     assert [job.uids for job in jobs] == [(uid,)]
 
 
-def test_a_drain_past_its_deadline_still_exits_and_sloxide_reduce_finishes_it(tmp_path):
+def test_a_drain_past_its_deadline_still_exits_and_sloxide_reduce_finishes_it(sessions):
     """A reduction still running at exit: exit waits the drain timeout, not the reduction."""
     from sloxide.catalog import open_catalog
     from sloxide.results import read_results
 
-    cell = "\n".join(
-        [
-            f"%run -i {STARTUP}",
-            # A reduction that would take ten minutes: the exit must not wait for it.
-            "import time, sloxide.callbacks as cb",
-            "cb.reduce_job = lambda job, ds, reduce=cb.reduce_job: (time.sleep(600), reduce(job, ds))[1]",
-            "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5,"
-            " sample='C10/L6'))",
-            "print('RAN', uid, time.monotonic(), flush=True)",
-        ]
-    )
-    out = ipython(cell, tmp_path / "catalog", tmp_path, SLOXIDE_LIVE_DRAIN_TIMEOUT="2")
-    ended = time.monotonic()
+    out, ended, folder = sessions["drain"]  # the DRAIN cell
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     uid, ran = tagged(out, "RAN").split()
     # Exit took the drain timeout (2 s) plus the interpreter's teardown, not 600 s.
@@ -131,7 +172,7 @@ def test_a_drain_past_its_deadline_still_exits_and_sloxide_reduce_finishes_it(tm
     assert "finishing 1 live reduction(s) before exit" in out.stderr
     assert "not reduced before exit" in out.stderr
 
-    catalog = open_catalog(tmp_path / "catalog")
+    catalog = open_catalog(folder / "catalog")
     assert catalog[uid].metadata["stop"]["exit_status"] == "success"
     assert read_results(uid, catalog=catalog) is None
     note = catalog[uid].metadata[NOT_REDUCED_KEY]
@@ -139,12 +180,12 @@ def test_a_drain_past_its_deadline_still_exits_and_sloxide_reduce_finishes_it(tm
     assert "session ended before it was reduced (drain timeout 2 s)" in note["reason"]
 
     reduced = subprocess.run(
-        [sys.executable, "-m", "sloxide.cli", "reduce", "--catalog", str(tmp_path / "catalog")]
-        + ["--out", str(tmp_path / "summary")],
+        [sys.executable, "-m", "sloxide.cli", "reduce", "--catalog", str(folder / "catalog")]
+        + ["--out", str(folder / "summary")],
         capture_output=True,
         text=True,
         timeout=SESSION_TIMEOUT_S,
-        cwd=tmp_path,
+        cwd=folder,
     )
     assert reduced.returncode == 0, reduced.stdout + reduced.stderr
     stored = read_results(uid, catalog=catalog)
@@ -152,10 +193,8 @@ def test_a_drain_past_its_deadline_still_exits_and_sloxide_reduce_finishes_it(tm
     assert abs(float(stored["coercive_field"].mean())) < 1.0  # a 1 T loop's H_c, in T
 
 
-def test_a_bad_drain_timeout_is_one_clear_error(tmp_path):
-    out = ipython(
-        f"%run -i {STARTUP}", tmp_path / "catalog", tmp_path, SLOXIDE_LIVE_DRAIN_TIMEOUT="soon"
-    )
+def test_a_bad_drain_timeout_is_one_clear_error(sessions):
+    out, _, _ = sessions["bad-drain"]
     assert "SLOXIDE_LIVE_DRAIN_TIMEOUT='soon' must be a number of seconds" in (
         out.stdout + out.stderr
     )
@@ -281,18 +320,9 @@ def test_a_plan_without_hinted_fields_is_left_to_best_effort(agg):
     assert labels == ["cryostat_field cryostat_temperature vs rotator_angle"]
 
 
-def test_the_profile_in_an_interactive_session_turns_feedback_on(tmp_path):
+def test_the_profile_in_an_interactive_session_turns_feedback_on(sessions):
     """``ipython -i plans/00-startup.py``, typed into: detected as a person at the prompt."""
-    cell = "\n".join(
-        [
-            "import json, matplotlib.pyplot as plt",
-            "print('FEEDBACK', type(bec).__name__, type(RE.waiting_hook).__name__)",
-            "uid, = RE(field_loop(hallbar, cryostat, temperature=10.0, field_max=1.0, step=0.5,"
-            " sample='C10/L6'))",
-            "print('FIGURES', json.dumps([plt.figure(n).get_label() for n in plt.get_fignums()]))",
-        ]
-    )
-    out = ipython(cell, tmp_path / "catalog", tmp_path, interactive=True)
+    out, _, _ = sessions["typed"]  # the TYPED cell
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert tagged(out, "FEEDBACK") == "BestEffortCallback ProgressBarManager"
     assert json.loads(tagged(out, "FIGURES")) == ["hallbar_R_xx hallbar_R_xy vs cryostat_field"]
@@ -303,14 +333,8 @@ def test_the_profile_in_an_interactive_session_turns_feedback_on(tmp_path):
     ]  # fmt: skip
 
 
-def test_feedback_forced_on_in_a_script_session(tmp_path):
-    cell = "\n".join(
-        [
-            f"%run -i {STARTUP}",
-            "print('FEEDBACK', type(bec).__name__, type(RE.waiting_hook).__name__)",
-        ]
-    )
-    out = ipython(cell, tmp_path / "catalog", tmp_path, SLOXIDE_FEEDBACK="1")
+def test_feedback_forced_on_in_a_script_session(sessions):
+    out, _, _ = sessions["forced"]
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert tagged(out, "FEEDBACK") == "BestEffortCallback ProgressBarManager"
 
