@@ -164,6 +164,12 @@ def _annotate(
             "document: it is still being written (events are stored in batches, see "
             "sloxide.catalog.subscribe), or the process writing it died before storing any"
         )
+    time = ds.indexes.get("time")
+    if time is not None and not time.is_monotonic_increasing:
+        # Events are emitted in time order, but a catalog table's row order is not
+        # guaranteed by every backend (PostgreSQL returns a restored table in its own
+        # order): put the readings back in the order they were taken.
+        ds = ds.sortby("time")
     data_keys = _data_keys(node)
     context = start.get("sloxide")
     context = _plain(context) if isinstance(context, Mapping) else {}
