@@ -35,9 +35,9 @@ import time
 import urllib.parse
 import urllib.request
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import SloxideError, SloxideWarning
 
@@ -46,7 +46,11 @@ try:
 except ImportError:  # not POSIX: no lock file
     fcntl = None  # type: ignore[assignment]
 
+
+T = TypeVar("T")
+
 __all__ = [
+    "run_coroutine",
     "CatalogError",
     "CATALOG_FILENAME",
     "DIRECTORY_MODE",
@@ -357,6 +361,38 @@ def _is_initialized(database: Path, uri: str | None = None) -> bool:
         return False
 
 
+def run_coroutine(main: Callable[[], Coroutine[Any, Any, T]], name: str) -> T:
+    """Run ``main()`` to completion in a thread with its own event loop; its result or error.
+
+    A thread of its own works under a running event loop (Jupyter, IPython) too,
+    where ``asyncio.run`` in the calling thread would refuse.
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> from sloxide.catalog import run_coroutine
+    >>> async def answer() -> int:
+    ...     await asyncio.sleep(0)
+    ...     return 42
+    >>> run_coroutine(answer, "example")
+    42
+    """
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(main())
+        except BaseException as exc:  # handed to the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name=name)
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _initialize(uri: str) -> bool:
     """Create the catalog tables in-process; False if tiled's internals are not as expected.
 
@@ -379,36 +415,26 @@ def _initialize(uri: str) -> bool:
     except ImportError:
         return False
     uri = ensure_specified_sql_driver(uri)
-    outcome: dict[str, Any] = {}
 
-    async def setup() -> None:
+    async def setup() -> bool:
         engine = create_async_engine(uri)
         try:
             await check_database(engine, REQUIRED_REVISION, ALL_REVISIONS)
+            return False
         except UninitializedDatabase:
             await initialize_database(engine)
-            outcome["new"] = True
+            return True
         finally:
             await engine.dispose()
 
-    def run() -> None:
-        try:
-            asyncio.run(setup())
-        except BaseException as exc:  # handed to the calling thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run, name="sloxide-catalog-init")
-    worker.start()
-    worker.join()
-    error = outcome.get("error")
-    if isinstance(error, DatabaseUpgradeNeeded):
+    try:
+        new = run_coroutine(setup, "sloxide-catalog-init")
+    except DatabaseUpgradeNeeded as error:
         raise CatalogError(
             f"the catalog {uri!r} was written by an older Tiled and needs a database "
             f"upgrade: run `tiled catalog upgrade-database {uri}` ({error})"
         ) from None
-    if error is not None:
-        raise error
-    if outcome.get("new"):
+    if new:
         with warnings.catch_warnings():  # alembic's own config deprecation, not ours
             warnings.simplefilter("ignore", DeprecationWarning)
             stamp_head(ALEMBIC_INI_TEMPLATE_PATH, ALEMBIC_DIR, uri)

@@ -76,6 +76,7 @@ from .catalog import (
     _embedded_adapter,
     _require,
     default_catalog_directory,
+    run_coroutine,
 )
 from .errors import SloxideError
 
@@ -243,46 +244,31 @@ def _redacted(uri: str) -> str:
 
 def _database_state(catalog_uri: str) -> str:
     """``"ready"``, ``"uninitialized"`` or ``"needs upgrade"``; CatalogError if unreachable."""
-    import asyncio
-    import threading
-
     from sqlalchemy.ext.asyncio import create_async_engine
     from tiled.alembic_utils import DatabaseUpgradeNeeded, UninitializedDatabase, check_database
     from tiled.catalog.core import ALL_REVISIONS, REQUIRED_REVISION
 
-    outcome: dict[str, Any] = {}
-
-    async def check() -> None:
+    async def check() -> str:
         engine = create_async_engine(catalog_uri)
         try:
             await check_database(engine, REQUIRED_REVISION, ALL_REVISIONS)
-            outcome["state"] = "ready"
+            return "ready"
         except UninitializedDatabase:
-            outcome["state"] = "uninitialized"
+            return "uninitialized"
         except DatabaseUpgradeNeeded:
-            outcome["state"] = "needs upgrade"
+            return "needs upgrade"
         finally:
             await engine.dispose()
 
-    def run() -> None:
-        try:
-            asyncio.run(check())
-        except BaseException as exc:  # handed to the calling thread
-            outcome["error"] = exc
-
-    # A thread of its own: works under a running event loop (Jupyter) too.
-    worker = threading.Thread(target=run, name="sloxide-database-check")
-    worker.start()
-    worker.join()
-    if "error" in outcome:
-        exc = outcome["error"]
+    try:
+        return run_coroutine(check, "sloxide-database-check")
+    except Exception as exc:
         raise CatalogError(
             f"cannot reach the catalog database {_redacted(catalog_uri)!r} "
             f"({type(exc).__name__}: {' '.join(str(exc).split()[:16])}); check that PostgreSQL "
             "is running, the host, port, user and database name, and that the database "
             "exists (createdb)"
         ) from None
-    return str(outcome["state"])
 
 
 def _database_adapter(uri: str, data: str | os.PathLike[str] | None, *, writable: bool) -> Any:
