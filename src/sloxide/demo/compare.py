@@ -21,6 +21,7 @@ __all__ = [
     "PAPER_NI_L2_RATIO",
     "GATHERED",
     "gather",
+    "raw_uid",
     "check_gathered",
     "parallel_model",
     "compare",
@@ -53,11 +54,26 @@ def _of_runs(stored: xr.Dataset, uids: Collection[str] | None) -> xr.Dataset:
     """Only the entries reduced from these raw runs; NaN elsewhere."""
     if uids is None:
         return stored
+    ours = set(uids)
     keep = xr.apply_ufunc(
-        np.vectorize(lambda raw: bool(raw) and set(str(raw).split()) <= set(uids), otypes=[bool]),
+        np.vectorize(lambda raw: bool(raw) and set(str(raw).split()) <= ours, otypes=[bool]),
         stored.raw_uids.fillna(""),
     )
     return stored.where(keep)
+
+
+def raw_uid(stored: dict[str, xr.Dataset], method: str, **cell: Any) -> str:
+    """The first raw run behind one gathered result, e.g. ``sample="C10/L6"``.
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> from sloxide.demo.compare import raw_uid
+    >>> tc = xr.Dataset(coords={"sample": ["C10/L6"], "raw_uids": ("sample", ["a b"])})
+    >>> raw_uid({"curie_temperature": tc}, "curie_temperature", sample="C10/L6")
+    'a'
+    """
+    return str(stored[method].raw_uids.sel(**cell).item()).split()[0]
 
 
 def gather(catalog: Any, uids: Collection[str] | None = None) -> dict[str, xr.Dataset]:
@@ -145,8 +161,9 @@ def _layer_thicknesses(catalog: Any, stored: dict[str, xr.Dataset], sample: str)
     """CaRuO3, LaNiO3 and total thickness of a superlattice, from its run's context."""
     from ..analysis.multilayer import superlattice_thickness
 
-    uid = str(stored["resistivity"].raw_uids.sel(sample=sample).item()).split()[0]
-    context = catalog[uid].metadata["start"]["sloxide"]["sample"]
+    context = catalog[raw_uid(stored, "resistivity", sample=sample)].metadata["start"]["sloxide"][
+        "sample"
+    ]
     n, m, reps = context["n_CRO"], context["m_LNO"], context["repetitions"]
     return (
         superlattice_thickness(n, 0, reps),

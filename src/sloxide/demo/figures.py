@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from .compare import check_gathered
+from .compare import check_gathered, raw_uid
 
 __all__ = ["write_figures"]
 
@@ -65,8 +65,7 @@ def write_figures(catalog: Any, stored: dict[str, xr.Dataset], out: Path) -> lis
         paths.append(path)
 
     def raw_run(method: str, **cell: Any) -> xr.Dataset:
-        uid = str(stored[method].raw_uids.sel(**cell).item()).split()[0]
-        return read_run(uid, catalog=catalog)
+        return read_run(raw_uid(stored, method, **cell), catalog=catalog)
 
     scaling_range = ahe.sel(sample="C10/L6").dropna("temperature", how="all")
     scaling_range = scaling_range.sel(temperature=scaling_range.temperature <= 20.0)
